@@ -1,0 +1,172 @@
+"""`load(name, ...)` -> `CTRData`: encoded train/test tensors, cached.
+
+Building samples takes about a second per data set; the encoded tensors are
+cached on disk under `$ONEPOCH_CACHE/data/<key>.pt` (default cache root:
+`.onepoch-cache` in the working directory), keyed by the raw files' sha256,
+every parameter and `DATA_VERSION`, and kept in a small in-process LRU so that
+a notebook calling `load()` again gets the same object at once. Treat the
+returned tensors as read-only: they are shared between calls.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from onepoch.data import readers, sources, stats
+from onepoch.data.samples import build_samples, validate
+from onepoch.data.vocab import Vocabulary
+
+# Bump when a change to the code changes the samples or their encoding.
+DATA_VERSION = 1
+FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+TENSOR_KEYS = FIELDS + ("label", "user_raw")
+ENV_CACHE = "ONEPOCH_CACHE"
+DEFAULT_CACHE = ".onepoch-cache"
+MEMORY_ENTRIES = 2
+
+
+@dataclass(repr=False)
+class CTRData:
+    """Encoded CTR samples; see the data contract in DESIGN.md."""
+
+    train: dict[str, torch.Tensor]
+    test: dict[str, torch.Tensor]
+    vocab_size: int
+    fields: tuple[str, ...]
+    checksum: str  # sha256 over the raw files, the construction parameters and DATA_VERSION
+    name: str
+    construction: str
+    vocab: Vocabulary
+    params: dict = field(default_factory=dict)
+
+    def summary(self):
+        return stats.summary(self)
+
+    def field_stats(self):
+        return stats.field_stats(self)
+
+    def occurrence_share(self, fields=None, points: int | None = 201):
+        return stats.occurrence_share(self, fields, points)
+
+    def bottom_share(self, share: float = 0.5, field: str = stats.ALL) -> float:
+        return stats.bottom_share(self, share, field)
+
+    def __repr__(self) -> str:
+        return (f"CTRData({self.name!r}, {self.construction!r}, train={len(self.train['label'])}, "
+                f"test={len(self.test['label'])}, vocab_size={self.vocab_size}, checksum={self.checksum[:12]})")
+
+
+_MEMORY: OrderedDict[str, CTRData] = OrderedDict()
+
+
+def clear_memory_cache() -> None:
+    """Forget the in-process copies (the disk cache stays)."""
+    _MEMORY.clear()
+
+
+def cache_dir() -> Path:
+    """Folder of the cached data files: `$ONEPOCH_CACHE/data`."""
+    return Path(os.environ.get(ENV_CACHE) or DEFAULT_CACHE) / "data"
+
+
+def load(name: str, construction: str = "positions", max_history: int = 50, min_history: int = 1,
+         test_users: float = 0.1, max_users: int | None = None, seed: int = 0,
+         data_dir=None, download: bool = False) -> CTRData:
+    """Samples of data set `name` (see `onepoch.data.samples`), encoded with a training vocabulary."""
+    sources.source(name)  # unknown names fail first, listing the valid ones
+    validate(construction, max_history, min_history, test_users, max_users, seed)
+    paths = sources.ensure_files(name, data_dir=data_dir, download=download)
+    params = dict(construction=construction, max_history=int(max_history), min_history=int(min_history),
+                  # the user split share only matters for "last": keep it out of other keys
+                  test_users=float(test_users) if construction == "last" else None,
+                  max_users=None if max_users is None else int(max_users), seed=int(seed))
+    key = _key(name, readers.files_checksum(paths), params)
+
+    if key in _MEMORY:
+        _MEMORY.move_to_end(key)
+        return _MEMORY[key]
+    path = cache_dir() / f"{key}.pt"
+    data = _read_cache(path, key)
+    if data is None:
+        data = _build(name, paths, key, params)
+        _write_cache(path, data)
+    _MEMORY[key] = data
+    while len(_MEMORY) > MEMORY_ENTRIES:
+        _MEMORY.popitem(last=False)
+    return data
+
+
+def _key(name: str, files_checksum: str, params: dict) -> str:
+    payload = json.dumps({"name": name, "files": files_checksum, "params": params, "version": DATA_VERSION},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _build(name: str, paths: dict, key: str, params: dict) -> CTRData:
+    inter = readers.read_files(name, paths)
+    args = dict(params, test_users=params["test_users"] or 0.1)
+    train_raw, test_raw = build_samples(inter, **args)
+    vocab = Vocabulary.fit(train_raw)
+    return CTRData(vocab.encode(train_raw), vocab.encode(test_raw), vocab.size, FIELDS, key, name,
+                   params["construction"], vocab, params)
+
+
+# -- disk cache ----------------------------------------------------------------
+
+def _compact(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # ids fit in int32: half the file size; widened back to int64 on load
+    return {k: t.to(torch.int32) if t.dtype == torch.int64 and _fits_int32(t) else t for k, t in tensors.items()}
+
+
+def _fits_int32(t: torch.Tensor) -> bool:
+    return t.numel() == 0 or (int(t.min()) >= -2**31 and int(t.max()) < 2**31)
+
+
+def _widen(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: t.long() if t.dtype == torch.int32 else t for k, t in tensors.items()}
+
+
+def _write_cache(path: Path, data: CTRData) -> None:
+    payload = {
+        "version": DATA_VERSION, "key": data.checksum, "name": data.name, "params": data.params,
+        "train": _compact(data.train), "test": _compact(data.test), "vocab": data.vocab.state_dict(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)  # readers see the old file or the whole new one, never half of it
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_cache(path: Path, key: str) -> CTRData | None:
+    if not path.is_file():
+        return None
+    try:
+        payload = torch.load(path, weights_only=True)
+        if payload["version"] != DATA_VERSION or payload["key"] != key:
+            raise ValueError("stale entry: key or version differs")
+        train, test = _widen(payload["train"]), _widen(payload["test"])
+        for split in (train, test):
+            missing = set(TENSOR_KEYS) - set(split)
+            if missing:
+                raise ValueError(f"missing tensors {sorted(missing)}")
+        vocab = Vocabulary.from_state_dict(payload["vocab"])
+        params = payload["params"]
+    except Exception as exc:  # anything unreadable: rebuild rather than fail
+        warnings.warn(f"data cache file {path} is unreadable ({type(exc).__name__}: {exc}); "
+                      "deleting it and rebuilding", stacklevel=3)
+        path.unlink(missing_ok=True)
+        return None
+    return CTRData(train, test, vocab.size, FIELDS, key, payload["name"], params["construction"], vocab, params)

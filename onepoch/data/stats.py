@@ -1,0 +1,103 @@
+"""Feature sparsity statistics of the encoded training samples (paper Tables 1-2, Fig. 10).
+
+Every function takes a `CTRData` (its training samples are used) or a dict of
+encoded tensors. They count ids as they appear in the tensors, so they also
+describe data after a filter or hash transform. Padding (id 0) is excluded.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from onepoch.errors import DataError
+
+FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+ALL = "all"
+
+
+def _samples(data) -> dict[str, torch.Tensor]:
+    return data.train if hasattr(data, "train") else data
+
+
+def field_counts(data, field: str) -> np.ndarray:
+    """Occurrences of each global id in one field (or `"all"` fields), indexed by id; padding is 0."""
+    samples = _samples(data)
+    fields = [f for f in FIELDS if f in samples] if field == ALL else [field]
+    values = [samples[f].reshape(-1).numpy() for f in fields]
+    size = max((int(v.max()) + 1 for v in values if len(v)), default=1)
+    counts = sum(np.bincount(v, minlength=size) for v in values).astype(np.int64)
+    counts[0] = 0
+    return counts
+
+
+def field_stats(data) -> pd.DataFrame:
+    """Per field: unique ids, occurrences, mean occurrences per id (paper Tables 1-2)."""
+    rows = []
+    for field in [f for f in FIELDS if f in _samples(data)] + [ALL]:
+        counts = field_counts(data, field)
+        unique, total = int((counts > 0).sum()), int(counts.sum())
+        rows.append(dict(field=field, unique_ids=unique, occurrences=total,
+                         mean_occurrences=total / unique if unique else float("nan")))
+    return pd.DataFrame(rows).set_index("field")
+
+
+def _cumulative(counts: np.ndarray) -> np.ndarray:
+    """[0, share of occurrences of the rarest 1 id, rarest 2 ids, ...]."""
+    ascending = np.sort(counts[counts > 0])
+    return np.concatenate([[0.0], np.cumsum(ascending) / max(ascending.sum(), 1)])
+
+
+def occurrence_share(data, fields=None, points: int | None = 201) -> pd.DataFrame:
+    """Cumulative share of occurrences over ids sorted by ascending frequency (paper Fig. 10).
+
+    Long format: field, id_share (x), occurrence_share (y). `fields`: names or
+    `"all"` (default: all fields together, then each field). `points` evaluates
+    each curve on an even grid of id shares (a compact frame for plotting);
+    `None` keeps one point per id.
+    """
+    fields = [ALL, *[f for f in FIELDS if f in _samples(data)]] if fields is None else (
+        [fields] if isinstance(fields, str) else list(fields))
+    frames = []
+    for field in fields:
+        cum = _cumulative(field_counts(data, field))
+        n = len(cum) - 1
+        if points is None:
+            x, y = np.arange(n + 1) / max(n, 1), cum
+        else:
+            x = np.linspace(0.0, 1.0, points)
+            y = cum[np.floor(x * n + 1e-9).astype(np.int64)]
+        frames.append(pd.DataFrame({"field": field, "id_share": x, "occurrence_share": y}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def bottom_share(data, share: float = 0.5, field: str = ALL) -> float:
+    """Share of occurrences carried by the rarest `share` of ids (paper: 50% of ids -> ~2.5%)."""
+    if not 0.0 <= share <= 1.0:
+        raise DataError(f"share must be in [0, 1], got {share!r}")
+    cum = _cumulative(field_counts(data, field))
+    return float(cum[int(np.floor(share * (len(cum) - 1) + 1e-9))])
+
+
+def summary(data) -> pd.Series:
+    """Sample counts, users, items, vocabulary size, positive rate, unseen test items."""
+    train, test = data.train, data.test
+    users = torch.unique(torch.cat([train["user_raw"], test["user_raw"]]))
+    sizes = data.vocab.kind_sizes() if getattr(data, "vocab", None) is not None else {}
+    labels = torch.cat([train["label"], test["label"]])
+    return pd.Series({
+        "name": getattr(data, "name", ""),
+        "construction": getattr(data, "construction", ""),
+        "train_samples": len(train["label"]),
+        "test_samples": len(test["label"]),
+        "users": len(users),
+        "train_users": len(torch.unique(train["user_raw"])),
+        "test_users": len(torch.unique(test["user_raw"])),
+        "items_in_vocab": sizes.get("item"),
+        "categories_in_vocab": sizes.get("category"),
+        "vocab_size": data.vocab_size,
+        "positive_rate": float(labels.mean()) if len(labels) else float("nan"),
+        # share of test rows whose item was never seen in training (encoded as the default id)
+        "test_unseen_item_share": float((test["item_id"] == 1).float().mean()) if len(test["label"]) else float("nan"),
+        "mean_history_length": float((train["hist_item_ids"] > 0).sum(1).float().mean()) if len(train["label"]) else float("nan"),
+    }, name=getattr(data, "name", None))
