@@ -1,0 +1,199 @@
+"""Claims ledger: one row per paper claim tested by a chapter.
+
+A chapter states what it measured against one of the paper's claims::
+
+    from onepoch import ledger
+    ledger.record("C1", paper_says="AUC drops at the start of epoch 2",
+                  measured="test AUC 0.712 -> 0.694", verdict="agrees",
+                  chapter="one_epoch", evidence="Figure: test AUC per step")
+
+Rows live in ``$ONEPOCH_LEDGER/<chapter>.json`` (default ``_build/ledger``
+under the working directory); ``record`` replaces the row with the same claim
+id and chapter, so re-running a chapter never duplicates rows. ``table()``
+reads every chapter's rows for the ledger page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from onepoch.errors import OnepochError
+
+VERDICTS = ("agrees", "partly agrees", "disagrees", "not tested")
+COLUMNS = ("claim", "paper_says", "measured", "verdict", "chapter", "evidence")
+DEFAULT_FOLDER = Path("_build") / "ledger"
+_CLAIM = re.compile(r"^C(\d+)([A-Za-z0-9_.-]*)$")
+_CHAPTER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class LedgerError(OnepochError, ValueError):
+    """A ledger row that cannot be recorded as given."""
+
+
+def folder() -> Path:
+    """The ledger folder: ``$ONEPOCH_LEDGER``, else ``_build/ledger``."""
+    env = os.environ.get("ONEPOCH_LEDGER")
+    return Path(env) if env else DEFAULT_FOLDER
+
+
+def _claim_key(claim: str) -> tuple:
+    m = _CLAIM.match(claim)
+    return (int(m.group(1)), m.group(2)) if m else (10**9, claim)
+
+
+def _check(claim, verdict, chapter) -> None:
+    if not isinstance(claim, str) or not _CLAIM.match(claim):
+        raise LedgerError(
+            f"claim id {claim!r} is not valid: use 'C' and the claim's number, e.g. 'C1' or 'C12'"
+        )
+    if verdict not in VERDICTS:
+        raise LedgerError(
+            f"verdict {verdict!r} is not valid: use one of " + ", ".join(repr(v) for v in VERDICTS)
+        )
+    if not isinstance(chapter, str) or not _CHAPTER.match(chapter):
+        raise LedgerError(
+            f"chapter {chapter!r} is not valid: use the chapter's notebook name, e.g. 'one_epoch'"
+        )
+
+
+def _text(value) -> str:
+    if isinstance(value, float):
+        return format(value, ".4g")
+    return str(value)
+
+
+@contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock beside ``path`` (POSIX); a no-op elsewhere."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read(path: Path) -> list[dict]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except json.JSONDecodeError as exc:
+        raise LedgerError(f"ledger file {path} is not valid JSON ({exc}); delete it and re-run its chapter") from None
+    return rows if isinstance(rows, list) else []
+
+
+def record(claim: str, paper_says, measured, verdict: str, chapter: str, evidence="") -> dict:
+    """Add or replace the row (claim, chapter); returns the row written.
+
+    ``verdict`` is one of :data:`VERDICTS`. ``paper_says``, ``measured`` and
+    ``evidence`` are shown as text (floats with 4 significant digits).
+    The file is rewritten atomically (temp file, then ``os.replace``).
+    """
+    _check(claim, verdict, chapter)
+    row = {
+        "claim": claim,
+        "paper_says": _text(paper_says),
+        "measured": _text(measured),
+        "verdict": verdict,
+        "chapter": chapter,
+        "evidence": _text(evidence),
+    }
+    dest = folder()
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{chapter}.json"
+    with _locked(path):
+        rows = [r for r in _read(path) if r.get("claim") != claim]
+        rows.append(row)
+        rows.sort(key=lambda r: _claim_key(r["claim"]))
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{chapter}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(rows, fh, indent=1, ensure_ascii=False)
+                fh.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return row
+
+
+def clear(chapter: str) -> None:
+    """Remove every row of ``chapter`` (done before a chapter is re-executed)."""
+    (folder() / f"{chapter}.json").unlink(missing_ok=True)
+
+
+def table():
+    """All rows of all chapters as a DataFrame sorted by claim id (C1, C2, ..., C15).
+
+    Columns: claim, paper_says, measured, verdict, chapter, evidence. Empty
+    (with these columns) when no chapter has recorded a row yet.
+    """
+    import pandas as pd
+
+    rows = []
+    src = folder()
+    if src.is_dir():
+        for path in sorted(src.glob("*.json")):
+            rows.extend(r for r in _read(path) if isinstance(r, dict) and "claim" in r)
+    rows.sort(key=lambda r: (_claim_key(r["claim"]), r.get("chapter", "")))
+    frame = pd.DataFrame([{c: r.get(c, "") for c in COLUMNS} for r in rows], columns=list(COLUMNS))
+    return frame.reset_index(drop=True)
+
+
+def to_html(frame=None) -> str:
+    """The ledger as a plain HTML table (no index), chapter names linked to their pages."""
+    import html
+
+    frame = table() if frame is None else frame
+    heads = {"claim": "Claim", "paper_says": "The paper says", "measured": "We measured",
+             "verdict": "Verdict", "chapter": "Chapter", "evidence": "Evidence"}
+    out = ['<table class="onepoch-ledger table">', "<thead><tr>"]
+    out += [f"<th>{heads[c]}</th>" for c in COLUMNS]
+    out.append("</tr></thead><tbody>")
+    for row in frame.itertuples(index=False):
+        out.append("<tr>")
+        for col in COLUMNS:
+            value = html.escape(str(getattr(row, col)))
+            if col == "chapter" and value:
+                value = f'<a href="{value}.html">{value}</a>'
+            elif col == "verdict":
+                value = f'<span class="verdict verdict-{value.replace(" ", "-")}">{value}</span>'
+            out.append(f"<td>{value}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def show(frame=None):
+    """What the ledger page displays: the table as HTML, or a note when it is empty."""
+    from IPython.display import HTML, Markdown
+
+    frame = table() if frame is None else frame
+    if frame.empty:
+        return Markdown(
+            "*No claims recorded yet.* Rows appear here once the chapters that test "
+            "the paper's claims have been executed (`onepoch build`)."
+        )
+    return HTML(to_html(frame))
+
+
+def summary(frame=None) -> str:
+    """One line counting the verdicts, e.g. '5 rows: 3 *agrees*, 2 *disagrees*.'."""
+    frame = table() if frame is None else frame
+    if frame.empty:
+        return "No claim has been tested yet."
+    counts = frame["verdict"].value_counts()
+    parts = [f"{counts[v]} *{v}*" for v in VERDICTS if counts.get(v, 0)]
+    n = len(frame)
+    return f"{n} row{'s' if n != 1 else ''}: " + ", ".join(parts) + "."
