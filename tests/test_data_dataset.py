@@ -1,0 +1,136 @@
+"""load(): the data contract, the disk and memory caches, statistics, real-data smoke tests."""
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from onepoch.data import dataset, load, stats
+from onepoch.data.sources import DATASETS, DataFile, DatasetSource
+from onepoch.errors import DataError
+
+REAL = Path(os.environ.get("ONEPOCH_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+needs_real_data = pytest.mark.skipif(not (REAL / "amazon-s3rec").is_dir(), reason=f"no shared data at {REAL}")
+FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
+    dataset.clear_memory_cache()
+    yield
+    dataset.clear_memory_cache()
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A registered S3-Rec style data set 'tiny' of 40 random users; returns its data folder."""
+    rng = np.random.default_rng(0)
+    lines = [" ".join(map(str, [u, *rng.integers(1, 30, size=rng.integers(3, 12))])) for u in range(1, 41)]
+    contents = {"sequences": ("\n".join(lines) + "\n").encode(),
+                "attributes": ("{" + ", ".join(f'"{i}": [{i % 4 + 1}, {i % 7 + 1}]' for i in range(1, 30)) + "}").encode()}
+    files = []
+    for role, data in contents.items():
+        (tmp_path / "tiny").mkdir(exist_ok=True)
+        (tmp_path / "tiny" / role).write_bytes(data)
+        files.append(DataFile(role, f"tiny/{role}", hashlib.sha256(data).hexdigest(), "https://example.invalid/"))
+    monkeypatch.setitem(DATASETS, "tiny", DatasetSource("tiny", "s3rec", tuple(files)))
+    return tmp_path
+
+
+@pytest.mark.parametrize("construction", ["positions", "last"])
+def test_load_follows_the_data_contract(tiny, construction):
+    data = load("tiny", construction, max_history=4, data_dir=tiny)
+    assert data.fields == FIELDS and data.name == "tiny" and data.construction == construction
+    assert data.vocab_size == data.vocab.size and len(data.checksum) == 64
+    for split in (data.train, data.test):
+        assert set(split) == set(FIELDS) | {"label", "user_raw"}
+        n = len(split["label"])
+        for key in ("user_id", "item_id", "cat_id", "user_raw"):
+            assert split[key].shape == (n,) and split[key].dtype == torch.int64
+        for key in ("hist_item_ids", "hist_cat_ids"):
+            assert split[key].shape == (n, 4) and split[key].dtype == torch.int64
+        assert split["label"].dtype == torch.float32
+        assert int(max(split[f].max() for f in FIELDS)) < data.vocab_size
+    assert int(data.train["item_id"].min()) >= 2  # training ids are all in the vocabulary
+    assert not (data.train["hist_item_ids"] == 1).any()
+
+
+def test_cache_hit_returns_equal_tensors_without_rebuilding(tiny, monkeypatch):
+    first = load("tiny", data_dir=tiny)
+    assert load("tiny", data_dir=tiny) is first  # in-process LRU
+    assert (dataset.cache_dir() / f"{first.checksum}.pt").is_file()
+    dataset.clear_memory_cache()
+    monkeypatch.setattr(dataset, "_build", lambda *a: pytest.fail("rebuilt despite a cache file"))
+    again = load("tiny", data_dir=tiny)
+    assert again is not first and again.vocab_size == first.vocab_size
+    for split in ("train", "test"):
+        for key, value in getattr(first, split).items():
+            assert torch.equal(getattr(again, split)[key], value) and getattr(again, split)[key].dtype == value.dtype
+
+
+def test_corrupted_cache_file_is_rebuilt_with_a_warning(tiny):
+    first = load("tiny", data_dir=tiny)
+    path = dataset.cache_dir() / f"{first.checksum}.pt"
+    path.write_bytes(b"not a torch file")
+    dataset.clear_memory_cache()
+    with pytest.warns(UserWarning, match="unreadable"):
+        again = load("tiny", data_dir=tiny)
+    assert torch.equal(again.train["hist_item_ids"], first.train["hist_item_ids"])
+    assert torch.load(path, weights_only=True)["key"] == first.checksum
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp files left behind
+
+
+def test_key_depends_on_the_parameters_that_matter(tiny):
+    base = load("tiny", data_dir=tiny).checksum
+    assert load("tiny", test_users=0.3, data_dir=tiny).checksum == base  # unused by "positions"
+    assert load("tiny", seed=1, data_dir=tiny).checksum != base
+    assert load("tiny", max_history=3, data_dir=tiny).checksum != base
+    assert len(list(dataset.cache_dir().iterdir())) == 3
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(name="books"), "choose one of: beauty"),
+    (dict(construction="dien"), "choose one of: positions, last"),
+    (dict(max_history=0), "max_history"),
+    (dict(test_users=0), "test_users"),
+])
+def test_bad_arguments(tiny, kwargs, message):
+    kwargs = dict(dict(name="tiny", data_dir=tiny), **kwargs)
+    with pytest.raises(DataError, match=message):
+        load(**kwargs)
+
+
+def test_stats_tables(tiny):
+    data = load("tiny", "last", data_dir=tiny)
+    table = data.field_stats()
+    assert list(table.index) == [*FIELDS, "all"]
+    assert table.loc["user_id", "occurrences"] == len(data.train["label"])
+    assert table.loc["user_id", "mean_occurrences"] == 2.0  # "last": one pair per user
+    assert table.loc["all", "unique_ids"] == (data.vocab.counts > 0).sum()
+    curve = data.occurrence_share(points=11)
+    assert set(curve["field"]) == {"all", *FIELDS}
+    for _, group in curve.groupby("field"):
+        assert group["occurrence_share"].is_monotonic_increasing and group["occurrence_share"].iloc[-1] == 1.0
+    assert 0.0 < data.bottom_share(0.5) < 0.5
+    assert stats.bottom_share(data.train, 1.0, "item_id") == 1.0
+    summary = data.summary()
+    assert summary["train_users"] + summary["test_users"] == summary["users"] == 40
+
+
+@needs_real_data
+def test_real_ml100k_positions():
+    data = load("ml-100k", max_history=10, data_dir=REAL)
+    assert len(data.test["label"]) == 2 * 943 and len(data.train["label"]) == 2 * (100_000 - 2 * 943)
+    assert data.vocab.kind_sizes()["user"] == 943
+
+
+@needs_real_data
+@pytest.mark.parametrize("construction", ["positions", "last"])
+def test_real_beauty_quick(construction):
+    data = load("beauty", construction, max_users=2000, data_dir=REAL)
+    summary = data.summary()
+    assert summary["users"] == 2000 and summary["positive_rate"] == 0.5
+    assert data.bottom_share(0.5) < 0.25  # long-tailed ids, as in the paper's Fig. 10
