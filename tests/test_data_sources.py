@@ -163,3 +163,14 @@ def test_ml100k_downloads_from_pypi(tmp_path):
     paths = ensure_files("ml-100k", tmp_path, download=True)
     assert sorted(paths) == ["inter", "item", "user"]
     assert sorted(p.name for p in (tmp_path / "ml-100k").iterdir()) == ["ml-100k.inter", "ml-100k.item", "ml-100k.user"]
+
+
+def test_unreachable_archive_explains_how_to_extract_by_hand(tmp_path, monkeypatch):
+    url = (tmp_path / "missing.whl").as_uri()
+    files = (DataFile("inter", "a/a.inter", "0" * 64, url, member="pkg/a.inter", archive_sha256="1" * 64),)
+    monkeypatch.setitem(DATASETS, "archived", DatasetSource("archived", "ml100k", files))
+    with pytest.raises(DataError) as err:
+        ensure_files("archived", tmp_path / "data", download=True)
+    message = str(err.value)
+    assert url in message and "pkg/a.inter" in message and str(tmp_path / "data/a/a.inter") in message
+    assert not list((tmp_path / "data").rglob("*.*"))  # nothing half-written

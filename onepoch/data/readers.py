@@ -160,12 +160,11 @@ def _read_atomic(path: Path, required: tuple[str, ...]) -> dict[str, list[str]]:
         raise DataError(f"{path}, line 1: header {lines[0]!r} lacks column(s) {missing}; {_FIX}")
     rows = [line.split("\t") for line in lines[1:]]
     width = len(header)
-    for row, number in zip(rows, itertools.count(2)):
-        if len(row) != width:
-            what = "an empty line" if row == [""] else f"{len(row)} columns"
-            raise DataError(f"{path}, line {number}: {what}, expected {width} tab-separated columns; {_FIX}")
-    columns = list(zip(*rows)) if rows else [()] * width
-    return {h: list(columns[i]) for i, h in enumerate(header) if h in required}
+    if any(len(row) != width for row in rows):
+        number, row = next((n, r) for n, r in zip(itertools.count(2), rows) if len(r) != width)
+        what = "an empty line" if row == [""] else f"{len(row)} columns"
+        raise DataError(f"{path}, line {number}: {what}, expected {width} tab-separated columns; {_FIX}")
+    return {h: [row[i] for row in rows] for i, h in enumerate(header) if h in required}
 
 
 def _row_line(index: int) -> int:

@@ -8,6 +8,7 @@ never sits under the final name.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -32,6 +33,7 @@ RECBOLE_WHEEL_SHA256 = "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d
 RECBOLE_ML100K_DIR = "recbole/dataset_example/ml-100k/"
 
 _CHUNK = 1 << 20
+_TIMEOUT_S = 60  # per socket operation: fail rather than hang on a dead connection
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,11 @@ def _download_files(files: list[DataFile], folder: Path) -> None:
                 continue
             if f.url not in archives:
                 archive = target.parent / (Path(f.url).name + ".download")
-                download(f.url, archive, f.archive_sha256)
+                try:
+                    download(f.url, archive, f.archive_sha256)
+                except DataError as exc:
+                    raise DataError(f"{exc}\n{f.path} is the member {f.member} of that archive (a zip file): "
+                                    f"unzip it and put it at {target}") from exc
                 archives[f.url] = archive
             _extract(archives[f.url], f.member, target, f.sha256)
     finally:
@@ -215,7 +221,7 @@ def download(url: str, target: str | os.PathLike, sha256: str | None, opener=Non
     """
     target = Path(target)
     part = target.with_name(target.name + ".part")
-    opener = opener or urllib.request.urlopen
+    opener = opener or functools.partial(urllib.request.urlopen, timeout=_TIMEOUT_S)
     digest = hashlib.sha256()
     try:
         with opener(url) as response, open(part, "wb") as out:
