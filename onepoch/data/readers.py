@@ -72,6 +72,8 @@ def read_s3rec(paths: Mapping[str, os.PathLike], name: str = "s3rec") -> Interac
     """
     seq_path, attr_path = Path(paths["sequences"]), Path(paths["attributes"])
     rows = _split_lines(seq_path)
+    if not rows:
+        raise DataError(f"{seq_path}: no users in the file; {_FIX}")
     for row, number in zip(rows, itertools.count(1)):
         if len(row) < 2:
             what = "an empty line" if not row else "a user without items"
