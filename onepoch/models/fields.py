@@ -1,0 +1,101 @@
+"""The embedding layer shared by every model: one table, fields pooled.
+
+As in the paper's code, ONE embedding table serves all fields (user, item,
+category and the history fields share the global vocabulary). The feature
+fields arrive packed side by side in one integer matrix (one column per
+single-valued field, `L` columns per history field) so a training step
+gathers a batch with a single `index_select`. History fields are
+mean-pooled over their non-padding entries with `embedding_bag(...,
+padding_idx=0)`, which skips padding entries whatever the padding row of the
+table holds (a re-initialised table need not keep it at zero).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SEQUENCE_FIELDS = ("hist_item_ids", "hist_cat_ids")
+
+
+@dataclass(frozen=True)
+class FieldLayout:
+    """Which columns of the packed id matrix belong to which field."""
+
+    names: tuple[str, ...]
+    widths: tuple[int, ...]  # 1 for a single id, L for a history field
+
+    @property
+    def width(self) -> int:
+        return sum(self.widths)
+
+    def spans(self):
+        start = 0
+        for name, w in zip(self.names, self.widths):
+            yield name, start, w
+            start += w
+
+    @classmethod
+    def of(cls, tensors: dict, fields) -> "FieldLayout":
+        widths = tuple(1 if tensors[f].dim() == 1 else tensors[f].shape[1] for f in fields)
+        return cls(tuple(fields), widths)
+
+    def pack(self, tensors: dict) -> torch.Tensor:
+        """Stack the fields' ids into one (N, width) int64 matrix."""
+        cols = [tensors[f].reshape(len(tensors[f]), -1) for f in self.names]
+        return torch.cat(cols, dim=1).contiguous()
+
+
+def init_embedding(weight: torch.Tensor, scheme: str, std: float, generator=None) -> None:
+    """Initialise an embedding table in place.
+
+    "glorot" is TF1's default initializer, which the original code's
+    `tf.get_variable` used: uniform in +-sqrt(6 / (rows + dim)). With a
+    vocabulary of ~1e5 rows that is ~0.01: embeddings start almost at zero.
+    "normal" draws N(0, std^2).
+    """
+    with torch.no_grad():
+        if scheme == "glorot":
+            limit = math.sqrt(6.0 / (weight.shape[0] + weight.shape[1]))
+            weight.uniform_(-limit, limit, generator=generator)
+        elif scheme == "normal":
+            weight.normal_(0.0, std, generator=generator)
+        else:
+            raise ValueError(f"unknown embedding initialisation {scheme!r}; choose glorot or normal")
+
+
+class FieldEmbedding(nn.Module):
+    """ids (B, width) -> pooled field vectors (B, n_fields, dim)."""
+
+    def __init__(self, vocab_size: int, dim: int, layout: FieldLayout, init: str = "glorot", init_std: float = 0.01):
+        super().__init__()
+        self.layout = layout
+        self.dim = dim
+        self.table = nn.Embedding(vocab_size, dim)
+        self.init, self.init_std = init, init_std
+        self.reset_parameters()
+
+    def reset_parameters(self, generator=None) -> None:
+        init_embedding(self.table.weight, self.init, self.init_std, generator)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        weight = self.table.weight
+        pooled = []
+        for _, start, width in self.layout.spans():
+            if width == 1:
+                pooled.append(F.embedding(ids[:, start], weight))
+                continue
+            seq = ids[:, start : start + width]
+            # Histories are short next to their padded width: pool only up to the
+            # last column that holds an id anywhere in this batch.
+            used = (seq != 0).any(dim=0).nonzero()
+            if len(used) == 0:  # no history at all in this batch
+                pooled.append(weight.new_zeros(len(ids), self.dim))
+                continue
+            seq = seq[:, : int(used[-1]) + 1].contiguous()
+            # mean over non-padding entries; an empty history gives a zero vector
+            pooled.append(F.embedding_bag(seq, weight, mode="mean", padding_idx=0))
+        return torch.stack(pooled, dim=1)

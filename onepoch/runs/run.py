@@ -1,0 +1,124 @@
+"""Run one configuration, or a sweep of them, through the result cache."""
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+import pandas as pd
+import torch
+
+from onepoch.config import RunConfig
+from onepoch.runs.cache import ResultCache
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Pin torch to one thread: results then do not depend on the core count,
+    and parallel runs (one per process) do not fight over cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def load_data(config: RunConfig):
+    from onepoch import data
+
+    return data.load(config.dataset, **config.data_args())
+
+
+def result_key(config: RunConfig, data_checksum: str, callback_keys=()) -> str:
+    """Cache key of a run: every setting, the data, and what its callbacks record."""
+    return config.key(data_checksum + "|" + "|".join(callback_keys))
+
+
+def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | None = None) -> pd.DataFrame:
+    """Evaluation curves of one run: from the cache when it has them, else trained and stored.
+
+    Callbacks that record results must have a `cache_key` attribute (a string
+    describing them); a run with other callbacks is not cached.
+    """
+    from onepoch.train.trainer import fit
+
+    data = load_data(config)
+    extra = [getattr(cb, "cache_key", None) for cb in callbacks]
+    cacheable = cache and all(e is not None for e in extra)
+    key = result_key(config, data.checksum, extra) if cacheable else None
+    store = ResultCache()
+    if cacheable:
+        hit = store.get(key)
+        if hit is not None:
+            return hit["frame"]
+    start = time.perf_counter()
+    with one_thread():
+        frame = fit(config, data, callbacks=callbacks, progress=progress)
+    if cacheable:
+        store.put(key, {"config": config.as_dict(), "data_checksum": data.checksum, "frame": frame,
+                        "seconds": time.perf_counter() - start})
+    return frame
+
+
+def default_jobs() -> int:
+    return int(os.environ.get("ONEPOCH_JOBS", os.cpu_count() or 1))
+
+
+def _describe(frame: pd.DataFrame, config: RunConfig, varying: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for name in varying:
+        value = getattr(config, name)
+        frame[name] = str(value) if isinstance(value, tuple) else value
+    return frame
+
+
+def expand(configs, seeds) -> list[RunConfig]:
+    configs = [configs] if isinstance(configs, RunConfig) else list(configs)
+    return [c.replace(seed=s) for c in configs for s in seeds] if seeds is not None else configs
+
+
+def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+    """Run every configuration x seed, in parallel processes, through the cache.
+
+    Returns one frame: the runs' curves plus a column for each setting that
+    varies between the configurations (always `dataset`, `model`, `seed`).
+    Parallel runs go through joblib; with a Dask or Ray joblib backend
+    (`with joblib.parallel_config(backend="dask"): ...`) the same sweep runs
+    on a cluster. Results do not depend on the number of workers.
+    """
+    from joblib import Parallel, delayed
+
+    from onepoch.train.trainer import progress_enabled
+
+    jobs = expand(configs, seeds)
+    if not jobs:
+        return pd.DataFrame()
+    fields = list(jobs[0].as_dict())
+    varying = [f for f in fields if len({repr(getattr(c, f)) for c in jobs}) > 1]
+    varying = list(dict.fromkeys(["dataset", "model", *varying, "seed"]))
+
+    store = ResultCache()
+    frames: dict[int, pd.DataFrame] = {}
+    missing = []
+    for i, cfg in enumerate(jobs):
+        hit = store.get(result_key(cfg, load_data(cfg).checksum))
+        if hit is not None:
+            frames[i] = hit["frame"]
+        else:
+            missing.append(i)
+    if missing:
+        n_jobs = min(n_jobs or default_jobs(), len(missing))
+        show = progress if progress is not None else progress_enabled()
+        if n_jobs == 1:
+            results = [run(jobs[i], progress=show) for i in missing]
+        else:
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+            results = parallel(delayed(run)(jobs[i], progress=False) for i in missing)
+            if show:
+                from tqdm.auto import tqdm
+
+                results = tqdm(results, total=len(missing), desc="runs", leave=False)
+            results = list(results)
+        frames.update(zip(missing, results))
+    return pd.concat([_describe(frames[i], jobs[i], varying) for i in range(len(jobs))], ignore_index=True)

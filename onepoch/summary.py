@@ -1,0 +1,83 @@
+"""Numbers that chapters state: the drop at the epoch-2 boundary, the best AUC and where.
+
+Per run (one setting, one seed), on the test split:
+- `end_epoch1`: the metric at the last evaluation of epoch 1 (step = one epoch);
+- `best_epoch1`: its best value during epoch 1;
+- `first_epoch2`: the first evaluation after the boundary;
+- `drop`: end_epoch1 - first_epoch2 (positive = the metric fell);
+- `min_epoch2`: the lowest value in epoch 2;
+- `best`, `best_epoch`: the best value over the whole run and when.
+Then mean and standard deviation over seeds per setting. A drop counts as
+"sharp" when its mean exceeds `SHARP` times its standard deviation over
+seeds and also an absolute floor, so seed noise alone cannot make one.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SHARP = 3.0  # drop / seed std
+MIN_DROP = 0.002  # AUC points: smaller drops are not "sharp" whatever the noise
+
+
+def boundary_drops(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test",
+                   epoch: int = 1) -> pd.DataFrame:
+    """One row per run (by + seed) with the boundary numbers of `epoch` -> `epoch + 1`."""
+    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+    out = []
+    for key, run in rows.groupby([*by, "seed"], sort=True):
+        run = run.sort_values("step")
+        e, v = run["epoch"].to_numpy(), run["value"].to_numpy()
+        inside = (e > epoch - 1 + 1e-9) & (e <= epoch + 1e-9)
+        after = (e > epoch + 1e-9) & (e <= epoch + 1 + 1e-9)
+        if not inside.any() or not after.any():
+            continue
+        end = v[inside][-1]
+        first_next = v[after][0]
+        best_i = int(np.nanargmax(v))
+        out.append(dict(zip([*by, "seed"], key if isinstance(key, tuple) else (key,)),
+                        best_epoch1=np.nanmax(v[inside]), end_epoch1=end, first_epoch2=first_next,
+                        drop=end - first_next, min_epoch2=np.nanmin(v[after]),
+                        best=v[best_i], best_epoch=e[best_i], last=v[-1]))
+    return pd.DataFrame(out)
+
+
+def drop_table(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test",
+               epoch: int = 1) -> pd.DataFrame:
+    """Mean and std over seeds of `boundary_drops`, plus a `sharp_drop` verdict column."""
+    per_run = boundary_drops(frame, by, metric, split, epoch)
+    if per_run.empty:
+        return per_run
+    cols = ["best_epoch1", "end_epoch1", "first_epoch2", "drop", "min_epoch2", "best", "best_epoch", "last"]
+    agg = per_run.groupby(by, sort=False)[cols].agg(["mean", "std"])
+    agg.columns = [f"{c}_{s}" for c, s in agg.columns]
+    agg["seeds"] = per_run.groupby(by, sort=False)["seed"].nunique()
+    agg["sharp_drop"] = [is_sharp(m, s) for m, s in zip(agg["drop_mean"], agg["drop_std"])]
+    return agg.reset_index()
+
+
+def is_sharp(drop_mean: float, drop_std: float) -> bool:
+    noise = 0.0 if not np.isfinite(drop_std) else drop_std
+    return bool(drop_mean > MIN_DROP and drop_mean > SHARP * noise)
+
+
+def pm(mean: float, std: float, digits: int = 4) -> str:
+    """'0.7512 ± 0.0011' (std over seeds)."""
+    if not np.isfinite(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def readable(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """The drop table as strings, for display in a chapter."""
+    show = pd.DataFrame({c: table[c] for c in by})
+    show["best in epoch 1"] = [pm(m, s) for m, s in zip(table["best_epoch1_mean"], table["best_epoch1_std"])]
+    show["end of epoch 1"] = [pm(m, s) for m, s in zip(table["end_epoch1_mean"], table["end_epoch1_std"])]
+    show["first eval of epoch 2"] = [pm(m, s) for m, s in zip(table["first_epoch2_mean"], table["first_epoch2_std"])]
+    show["drop"] = [pm(m, s) for m, s in zip(table["drop_mean"], table["drop_std"])]
+    show["min in epoch 2"] = [pm(m, s) for m, s in zip(table["min_epoch2_mean"], table["min_epoch2_std"])]
+    show["best overall"] = [pm(m, s) for m, s in zip(table["best_mean"], table["best_std"])]
+    show["best at epoch"] = [pm(m, s, 2) for m, s in zip(table["best_epoch_mean"], table["best_epoch_std"])]
+    show["sharp drop"] = ["yes" if x else "no" for x in table["sharp_drop"]]
+    show["seeds"] = table["seeds"]
+    return show

@@ -1,0 +1,5 @@
+"""Training: optimizers, the loop with the paper's evaluation cadence, evaluation."""
+from onepoch.train.optim import make_optimizer
+from onepoch.train.trainer import Callback, TrainingDiverged, TrainState, fit
+
+__all__ = ["Callback", "TrainState", "TrainingDiverged", "fit", "make_optimizer"]

@@ -1,0 +1,161 @@
+"""The training loop, with the paper's evaluation cadence.
+
+Speed: every sample's ids are packed once into one (N, width) tensor, and a
+step slices a batch out of it with one `index_select` over a per-epoch
+permutation -- no Dataset, no DataLoader, no per-sample Python.
+
+Cadence: evaluation at step 0, every `eval_every` steps, and at the end of
+each epoch (so "the end of epoch 1" is always measured), on the whole test
+set and on a fixed training sample. An epoch is `N // batch_size` steps: the
+last, partial batch is dropped (a batch of one would break Dice's batch
+norm); the shuffle changes which samples are dropped from epoch to epoch.
+
+Determinism: the model's initialisation and the shuffles come from the
+run's seed; the caller (`onepoch.runs`) pins torch to one thread, so the
+same configuration gives bit-identical curves.
+
+Callbacks (probes, fine-tuning schemes) hook into the loop without editing
+it; see `Callback`.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from onepoch.config import RunConfig
+from onepoch.errors import OnepochError
+from onepoch.models import FieldLayout, build_model
+from onepoch.train.evaluate import EvalSet, train_sample_index
+from onepoch.train.optim import make_optimizer
+
+
+class TrainingDiverged(OnepochError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainState:
+    """What callbacks see: the live model and optimizer, and where training is."""
+
+    config: RunConfig
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    steps_per_epoch: int
+    step: int = 0
+    epoch_index: int = 0  # 0-based index of the current epoch
+    loss: float = float("nan")  # loss of the last step
+    records: list = field(default_factory=list)  # (step, epoch, split, metric, value)
+
+    @property
+    def epoch(self) -> float:
+        return self.step / self.steps_per_epoch
+
+    def record(self, split: str, metric: str, value: float) -> None:
+        self.records.append((self.step, self.epoch, split, metric, float(value)))
+
+    def rebuild_optimizer(self, params=None, lr: float | None = None) -> None:
+        """Replace the optimizer (fresh state), e.g. to train only some parameters."""
+        cfg = self.config
+        self.optimizer = make_optimizer(
+            cfg.optimizer, self.model.parameters() if params is None else params,
+            cfg.lr if lr is None else lr, cfg.weight_decay,
+        )
+
+
+class Callback:
+    """Override any of these; each gets the TrainState."""
+
+    def on_train_begin(self, state: TrainState) -> None: ...
+    def on_epoch_begin(self, state: TrainState) -> None: ...
+    def on_step_end(self, state: TrainState) -> None: ...
+    def on_evaluate(self, state: TrainState) -> None: ...
+    def on_train_end(self, state: TrainState) -> None: ...
+
+
+def progress_enabled() -> bool:
+    return os.environ.get("ONEPOCH_PROGRESS", "1") != "0"
+
+
+def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> pd.DataFrame:
+    """Train one model on `data` (a CTRData) and return its evaluation curves.
+
+    The frame is tidy: step, epoch (fraction), split (train/test), metric
+    (auc, logloss, gauc, plus whatever callbacks record), value.
+    """
+    torch.manual_seed(config.seed)
+    layout = FieldLayout.of(data.train, config.fields)
+    train_ids = layout.pack(data.train)
+    train_y = data.train["label"].float()
+    n = len(train_y)
+    steps_per_epoch = n // config.batch_size
+    if steps_per_epoch == 0:
+        raise OnepochError(
+            f"batch_size {config.batch_size} is larger than the {n} training samples; "
+            "use a smaller batch_size or more data (max_users)"
+        )
+    sample = train_sample_index(n, config.train_eval_size)
+    eval_sets = [
+        EvalSet("train", train_ids[sample], data.train["label"][sample], data.train["user_raw"][sample]),
+        EvalSet("test", layout.pack(data.test), data.test["label"], data.test["user_raw"]),
+    ]
+
+    model = build_model(config, data.vocab_size, layout)
+    state = TrainState(config, model, make_optimizer(config.optimizer, model.parameters(), config.lr,
+                                                     config.weight_decay), steps_per_epoch)
+    shuffle = torch.Generator().manual_seed(config.seed)
+
+    def evaluate():
+        for s in eval_sets:
+            for metric, value in s.scores(model).items():
+                state.record(s.name, metric, value)
+        for cb in callbacks:
+            cb.on_evaluate(state)
+
+    total = steps_per_epoch * config.epochs
+    bar = None
+    if progress if progress is not None else progress_enabled():
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=f"{config.dataset} {config.model}", unit="step", leave=False)
+
+    model.train()
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    evaluate()
+    for epoch in range(config.epochs):
+        state.epoch_index = epoch
+        for cb in callbacks:
+            cb.on_epoch_begin(state)
+        perm = torch.randperm(n, generator=shuffle)
+        for b in range(steps_per_epoch):
+            rows = perm[b * config.batch_size : (b + 1) * config.batch_size]
+            logits = model(train_ids.index_select(0, rows))
+            loss = F.binary_cross_entropy_with_logits(logits, train_y.index_select(0, rows))
+            opt = state.optimizer
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            state.step += 1
+            state.loss = loss.item()
+            if not math.isfinite(state.loss):
+                raise TrainingDiverged(
+                    f"loss is {state.loss} at step {state.step} (epoch {state.epoch:.2f}) with "
+                    f"optimizer={config.optimizer}, lr={config.lr}, batch_size={config.batch_size}; "
+                    "try a smaller learning rate. Nothing was cached for this run."
+                )
+            for cb in callbacks:
+                cb.on_step_end(state)
+            if state.step % config.eval_every == 0 or b == steps_per_epoch - 1:
+                evaluate()
+            if bar is not None and state.step % 100 == 0:
+                bar.update(100)
+    for cb in callbacks:
+        cb.on_train_end(state)
+    if bar is not None:
+        bar.close()
+    return pd.DataFrame(state.records, columns=["step", "epoch", "split", "metric", "value"])

@@ -1,0 +1,37 @@
+import pytest
+
+from onepoch.config import ConfigError, RunConfig, make_config
+from onepoch.train.optim import make_optimizer
+
+
+@pytest.mark.parametrize("setting, value, words", [
+    ("optimizer", "adamw", "adam, rmsprop, sgd"),
+    ("activation", "gelu", "dice, prelu, relu, sigmoid"),
+    ("dataset", "books", "sports"),
+    ("lr", -1e-3, "lr must be > 0"),
+    ("batch_size", 0, "batch_size must be > 0"),
+    ("dropout", 1.0, "dropout must be in [0, 1)"),
+    ("epochs", 2.5, "epochs must be an integer"),
+    ("fields", ("user_id", "price"), "unknown field"),
+])
+def test_bad_settings_name_the_setting_and_the_choices(setting, value, words):
+    with pytest.raises(ConfigError, match=words.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        RunConfig(**{setting: value})
+
+
+def test_unknown_setting_lists_valid_names():
+    with pytest.raises(ConfigError, match="learning_rate.*valid: dataset"):
+        make_config(learning_rate=0.1)
+
+
+def test_unknown_optimizer_is_an_error_never_sgd():
+    with pytest.raises(ConfigError, match="unknown optimizer 'momentum'"):
+        make_optimizer("momentum", [], 0.1)
+
+
+def test_key_changes_with_every_setting_and_lists_become_tuples():
+    base = RunConfig()
+    assert base.key("d") == RunConfig(hidden=[200, 80]).key("d")
+    assert base.key("d") != base.replace(lr=2e-3).key("d")
+    assert base.key("d") != base.replace(seed=1).key("d")
+    assert base.key("d") != base.key("other data")
