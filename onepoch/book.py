@@ -209,6 +209,14 @@ def _folder_hash(folder: Path, pattern: str = "*.json") -> str:
     return h.hexdigest()
 
 
+def _folder_hash_all(folder: Path) -> str:
+    """Hash of every file under ``folder`` (relative paths and contents)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def _stamp(name: str, src: Path, params: dict, lay: Layout, env: dict, pkg: str) -> str:
     parts = {
         "source": _sha(src.read_bytes()),
@@ -416,6 +424,8 @@ def _child() -> None:
             cwd=spec["cwd"],
             progress_bar=False,
             log_output=False,
+            # the kernel's own start-up chatter (not the notebook's output)
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         evalue = " ".join(str(exc.evalue).split())
@@ -503,8 +513,16 @@ def stage(lay: Layout, records: list[dict]) -> Path:
     return lay.stage
 
 
-def build_html(lay: Layout, strict: bool = True, quiet: bool = False) -> Path:
-    """Run ``jupyter-book build`` on the stage; the HTML replaces ``<build>/html``."""
+def build_html(lay: Layout, strict: bool = True, quiet: bool = False, force: bool = False) -> Path:
+    """Run ``jupyter-book build`` on the stage; the HTML replaces ``<build>/html``.
+
+    Skipped when the stage is identical to the one the current HTML was built from.
+    """
+    stamp = _folder_hash_all(lay.stage) + (" strict" if strict else "")
+    marker = lay.build / "html.stage-hash"
+    if not force and (lay.html / "index.html").is_file() and marker.is_file() and marker.read_text() == stamp:
+        _say(f"[{lay.mode}] HTML up to date", quiet)
+        return lay.html / "index.html"
     out = lay.jupyter_book_output
     cmd = [
         sys.executable,
@@ -540,6 +558,7 @@ def build_html(lay: Layout, strict: bool = True, quiet: bool = False) -> Path:
         os.replace(lay.html, old)
     os.replace(built, lay.html)
     shutil.rmtree(old, ignore_errors=True)
+    marker.write_text(stamp)
     return lay.html / "index.html"
 
 
@@ -586,7 +605,7 @@ def build(
         records[LEDGER_CHAPTER] = run(LEDGER_CHAPTER)
     ordered = [records[n] for n in names]
     stage(lay, ordered)
-    index = build_html(lay, strict=strict, quiet=quiet)
+    index = build_html(lay, strict=strict, quiet=quiet, force=force)
     _say(f"[{mode}] book built in {time.perf_counter() - started:.1f} s: {index}", quiet)
     return index
 

@@ -1,0 +1,144 @@
+"""onepoch.book on a throwaway book (see conftest.tiny_book); never the real chapters."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import pytest
+import yaml
+
+from onepoch import book
+from onepoch.book import BookError
+
+
+@pytest.fixture
+def fixed_package_hash(monkeypatch):
+    # Other files of the package may change while these tests run (editing);
+    # the skip logic is tested against a fixed package hash.
+    monkeypatch.setattr(book, "package_hash", lambda *a, **k: "fixed")
+
+
+def _cells(path):
+    return nbformat.read(path, as_version=4).cells
+
+
+def test_chapters_follow_toc_with_ledger_last(tiny_book):
+    assert book.chapters(tiny_book) == ["alpha", "beta", "ledger"]
+    assert set(book.parameters("alpha", tiny_book)) == {"quick", "n", "fail"}
+
+
+def test_unknown_chapter_lists_chapters(tiny_book):
+    with pytest.raises(BookError, match=r"unknown chapter 'nope'; chapters: alpha, beta, ledger"):
+        book.execute_chapter("nope", root=tiny_book)
+
+
+def test_unknown_parameter_lists_valid_ones(tiny_book):
+    with pytest.raises(BookError) as err:
+        book.execute_chapter("alpha", parameters={"lr": 0.1}, root=tiny_book)
+    msg = str(err.value)
+    assert "unknown parameter lr" in msg and "valid parameters: quick=False, n=2, fail=False" in msg
+
+
+def test_quick_needs_a_quick_parameter(tiny_book):
+    (tiny_book / "book" / "beta.ipynb").write_text(
+        (tiny_book / "book" / "beta.ipynb").read_text().replace("quick = False", "x = 1")
+    )
+    with pytest.raises(BookError, match="no 'quick' parameter"):
+        book.execute_chapter("beta", "quick", root=tiny_book)
+
+
+def test_execute_injects_tags_records_and_skips(tiny_book, fixed_package_hash):
+    out = tiny_book / "_build"
+    rec = book.execute_chapter("alpha", "quick", {"n": 3}, out_root=out, root=tiny_book, quiet=True)
+    assert rec["skipped"] is False and rec["seconds"] > 0
+
+    dest = out / "quick" / "executed" / "alpha.ipynb"
+    cells = _cells(dest)
+    injected = [c for c in cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    assert "remove-cell" in injected[0].metadata.tags
+    assert "quick = True" in injected[0].source and "n = 3" in injected[0].source
+    printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+    assert "30 True" in printed
+
+    # run record next to the notebook; ledger rows in the mode's ledger folder
+    run = json.loads((out / "quick" / "executed" / "alpha.run.json").read_text())
+    assert run["chapter"] == "alpha" and run["mode"] == "quick" and run["seconds"] > 0
+    rows = json.loads((out / "quick" / "ledger" / "alpha.json").read_text())
+    assert rows[0]["claim"] == "C3" and rows[0]["measured"] == "3"
+    # nothing half-written left behind
+    assert not list((out / "quick" / "tmp").iterdir())
+
+    # unchanged: skipped, output untouched
+    mtime = dest.stat().st_mtime_ns
+    start = time.perf_counter()
+    again = book.execute_chapter("alpha", "quick", {"n": 3}, out_root=out, root=tiny_book, quiet=True)
+    assert again["skipped"] is True and time.perf_counter() - start < 2.0
+    assert dest.stat().st_mtime_ns == mtime
+
+    # other parameters: executed again
+    third = book.execute_chapter("alpha", "quick", {"n": 4}, out_root=out, root=tiny_book, quiet=True)
+    assert third["skipped"] is False
+    assert any("n = 4" in c.source for c in _cells(dest))
+
+    # a failure keeps the previous output and reports the cell's error in one line
+    with pytest.raises(BookError) as err:
+        book.execute_chapter("alpha", "quick", {"fail": True}, out_root=out, root=tiny_book, quiet=True)
+    msg = str(err.value)
+    assert "ValueError: boom at n=2" in msg and "\n" not in msg
+    assert any("n = 4" in c.source for c in _cells(dest))
+    assert (out / "quick" / "failed" / "alpha.ipynb").is_file()
+    assert not [p for p in (out / "quick" / "executed").iterdir() if p.suffix not in (".ipynb", ".json")]
+
+
+def test_full_mode_without_parameters_injects_nothing(tiny_book, fixed_package_hash):
+    out = tiny_book / "_build"
+    book.execute_chapter("beta", out_root=out, root=tiny_book, quiet=True)
+    cells = _cells(out / "executed" / "beta.ipynb")
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in cells)
+    assert cells[-1].outputs[0]["text"] == "beta\n"
+
+
+def _fake_executed(lay, names):
+    lay.executed.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (lay.executed / f"{name}.ipynb").write_text(
+            (lay.root / "book" / f"{name}.ipynb").read_text()
+        )
+    return [{"chapter": n, "seconds": 1.5, "finished": "2026-01-01 00:00", "parameters": "{}"} for n in names]
+
+
+def test_stage_toc_points_to_existing_files(tiny_book):
+    lay = book.layout("quick", root=tiny_book)
+    records = _fake_executed(lay, ["alpha", "beta", "ledger"])
+    stage = book.stage(lay, records)
+    toc = yaml.safe_load((stage / "_toc.yml").read_text())
+    entries = [toc["root"]] + [c["file"] for c in toc["chapters"]]
+    for entry in entries:
+        assert (stage / f"{entry}.ipynb").is_file() or (stage / f"{entry}.md").is_file(), entry
+    assert (stage / "_config.yml").is_file()
+    page = (stage / "book" / "execution.md").read_text()
+    assert "{doc}`alpha`" in page and "1.5 s" in page and "Total" in page
+
+
+def test_stage_rejects_toc_entry_without_file(tiny_book):
+    (tiny_book / "_toc.yml").write_text((tiny_book / "_toc.yml").read_text() + "  - file: book/missing\n")
+    lay = book.layout("full", root=tiny_book)
+    with pytest.raises(BookError, match="book/missing"):
+        book.stage(lay, _fake_executed(lay, ["alpha", "beta", "ledger"]))
+
+
+def test_build_makes_html_and_second_build_is_fast(tiny_book, fixed_package_hash):
+    index = book.build("quick", root=tiny_book, quiet=True)
+    html = tiny_book / "_build" / "quick" / "html"
+    assert index == html / "index.html" and index.is_file()
+    for page in ("alpha", "beta", "ledger", "notes", "execution"):
+        assert (html / "book" / f"{page}.html").is_file(), page
+    # the ledger chapter ran last and saw alpha's row
+    ledger = _cells(tiny_book / "_build" / "quick" / "executed" / "ledger.ipynb")
+    assert ledger[-1].outputs[0]["text"] == "1\n"
+    start = time.perf_counter()
+    book.build("quick", root=tiny_book, quiet=True)
+    assert time.perf_counter() - start < 3.0

@@ -1,0 +1,85 @@
+"""The onepoch command: parsing and error messages (one line, exit code 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from onepoch import book, cli
+
+
+@pytest.fixture
+def in_tiny_book(tiny_book, monkeypatch):
+    monkeypatch.setattr(book, "ROOT", tiny_book)
+    return tiny_book
+
+
+def _one_line_error(capsys, code):
+    out = capsys.readouterr()
+    assert code == 2
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("onepoch: error: "), out.err
+    assert "Traceback" not in out.err
+    return lines[0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("lr=1e-2", ("lr", 0.01)),
+    ("epochs=3", ("epochs", 3)),
+    ("seeds=[1, 2, 3]", ("seeds", [1, 2, 3])),
+    ("optimizer=adam", ("optimizer", "adam")),
+    ("optimizer='adam'", ("optimizer", "adam")),
+    ("quick=True", ("quick", True)),
+    ("data=None", ("data", None)),
+    (" name = a b ", ("name", "a b")),
+    ("path=/tmp/x=1", ("path", "/tmp/x=1")),
+])
+def test_parse_param(text, expected):
+    assert cli.parse_param(text) == expected
+
+
+@pytest.mark.parametrize("text", ["lr", "=3", "1x=3", "a-b=1"])
+def test_parse_param_rejects_bad_syntax(text):
+    with pytest.raises(cli.UsageError, match="bad parameter"):
+        cli.parse_param(text)
+
+
+def test_bad_param_syntax_is_one_line(in_tiny_book, capsys):
+    line = _one_line_error(capsys, cli.main(["run", "alpha", "-p", "n"]))
+    assert "bad parameter 'n'" in line and "-p name=value" in line
+
+
+def test_repeated_param(in_tiny_book, capsys):
+    line = _one_line_error(capsys, cli.main(["run", "alpha", "-p", "n=1", "-p", "n=2"]))
+    assert "given twice" in line
+
+
+def test_unknown_chapter(in_tiny_book, capsys):
+    line = _one_line_error(capsys, cli.main(["run", "nope"]))
+    assert "unknown chapter 'nope'; chapters: alpha, beta, ledger" in line
+
+
+def test_unknown_parameter(in_tiny_book, capsys):
+    line = _one_line_error(capsys, cli.main(["run", "alpha", "-p", "lr=0.1"]))
+    assert "unknown parameter lr" in line and "valid parameters: quick=False, n=2, fail=False" in line
+
+
+def test_unknown_command_and_option(capsys):
+    line = _one_line_error(capsys, cli.main(["bake"]))
+    assert "invalid choice: 'bake'" in line
+    line = _one_line_error(capsys, cli.main(["build", "--fast"]))
+    assert "unrecognized arguments: --fast" in line
+
+
+def test_chapters_lists_parameters(in_tiny_book, capsys):
+    assert cli.main(["chapters"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "alpha"
+    assert "    n = 2" in out and "    quick = False" in out
+    assert out.index("beta") < out.index("ledger")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("onepoch ")

@@ -1,0 +1,80 @@
+"""onepoch.ledger: recording rows, reading the table, validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from onepoch import ledger
+from onepoch.ledger import LedgerError
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    path = tmp_path / "ledger"
+    monkeypatch.setenv("ONEPOCH_LEDGER", str(path))
+    return path
+
+
+def test_record_writes_chapter_file_and_replaces_same_claim(folder):
+    ledger.record("C1", "AUC drops in epoch 2", "0.71 -> 0.69", "agrees", "one_epoch", "Figure 1")
+    ledger.record("C1", "AUC drops in epoch 2", "0.71 -> 0.70", "partly agrees", "one_epoch")
+    ledger.record("C2", "x", 0.123456, "disagrees", "one_epoch")
+    rows = json.loads((folder / "one_epoch.json").read_text())
+    assert [r["claim"] for r in rows] == ["C1", "C2"]
+    assert rows[0]["measured"] == "0.71 -> 0.70" and rows[0]["verdict"] == "partly agrees"
+    assert rows[1]["measured"] == "0.1235"  # floats: 4 significant digits
+    assert [p.name for p in folder.iterdir() if not p.name.endswith(".lock")] == ["one_epoch.json"]
+
+
+def test_table_sorts_claims_numerically_across_chapters(folder):
+    for claim, chapter in [("C10", "b"), ("C2", "a"), ("C1", "b"), ("C15", "a"), ("C2", "b")]:
+        ledger.record(claim, "p", "m", "agrees", chapter)
+    frame = ledger.table()
+    assert list(frame.columns) == ["claim", "paper_says", "measured", "verdict", "chapter", "evidence"]
+    assert list(zip(frame.claim, frame.chapter)) == [
+        ("C1", "b"), ("C2", "a"), ("C2", "b"), ("C10", "b"), ("C15", "a")
+    ]
+    assert list(frame.index) == list(range(5))
+
+
+def test_table_empty_when_nothing_recorded(folder):
+    frame = ledger.table()
+    assert frame.empty and "verdict" in frame.columns
+    assert "No claims recorded yet" in ledger.show(frame).data
+    assert ledger.summary(frame) == "No claim has been tested yet."
+
+
+def test_default_folder_without_env(tmp_path, monkeypatch):
+    monkeypatch.delenv("ONEPOCH_LEDGER", raising=False)
+    monkeypatch.chdir(tmp_path)
+    ledger.record("C4", "p", "m", "not tested", "ch")
+    assert (tmp_path / "_build" / "ledger" / "ch.json").is_file()
+
+
+def test_bad_verdict_lists_the_valid_ones(folder):
+    with pytest.raises(LedgerError) as err:
+        ledger.record("C1", "p", "m", "agree", "ch")
+    assert "'agrees', 'partly agrees', 'disagrees', 'not tested'" in str(err.value)
+    assert not folder.exists() or not list(folder.glob("*.json"))
+
+
+@pytest.mark.parametrize("claim", ["1", "c1", "", "C", None])
+def test_bad_claim_id(folder, claim):
+    with pytest.raises(LedgerError, match="claim id"):
+        ledger.record(claim, "p", "m", "agrees", "ch")
+
+
+def test_bad_chapter_name(folder):
+    with pytest.raises(LedgerError, match="chapter"):
+        ledger.record("C1", "p", "m", "agrees", "../escape")
+
+
+def test_html_has_no_index_and_escapes(folder):
+    ledger.record("C1", "a < b", "m", "agrees", "one_epoch")
+    html = ledger.to_html()
+    assert "<th>Claim</th>" in html and "a &lt; b" in html
+    assert '<a href="one_epoch.html">one_epoch</a>' in html
+    assert "<th></th>" not in html and "dataframe" not in html
+    assert ledger.summary() == "1 row: 1 *agrees*."
