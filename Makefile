@@ -2,7 +2,7 @@
 #   make book    full book (the published one)  -> _build/html/index.html
 #   make quick   quick book (quick=True)        -> _build/quick/html/index.html
 #   make test    quick book, unit tests, then nbval over the quick executed chapters
-#   make venv    create .venv (pip install -e ., register the python3 kernel)
+#   make venv    create .venv (pip install -e . with constraints.txt, register the python3 kernel)
 # Every target creates the virtual environment first if it is missing or stale.
 
 SHELL := /bin/bash
@@ -31,9 +31,9 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (onepoch)"
 	touch $@
 

@@ -238,6 +238,7 @@ def chapter_env(lay: Layout) -> dict:
     """Environment of a chapter's kernel (also what nbval needs to re-run it)."""
     env = dict(os.environ)
     env["ONEPOCH_LEDGER"] = str(lay.ledger)
+    env.pop("ONEPOCH_CHAPTER", None)
     env["ONEPOCH_PROGRESS"] = "0"
     if not env.get("ONEPOCH_DATA"):
         shared = lay.root.parent / "shared" / "data"
@@ -269,9 +270,17 @@ def _read_record(lay: Layout, name: str) -> dict | None:
         return None
 
 
+def _readable(path) -> None:
+    """mkstemp makes 0600 files; give them the usual umask-based mode."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _readable(tmp)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -329,6 +338,7 @@ def execute_chapter(
     given = {k: _listify(v) for k, v in given.items()}
 
     env = chapter_env(lay)
+    env["ONEPOCH_CHAPTER"] = name  # ledger.record checks rows are filed under this chapter
     stamp = _stamp(name, src, given, lay, env, package_hash())
     dest = lay.executed / f"{name}.ipynb"
     previous = _read_record(lay, name)
@@ -343,6 +353,7 @@ def execute_chapter(
         (lay.ledger / f"{name}.json").unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=lay.tmp, prefix=f"{name}.", suffix=".ipynb")
     os.close(fd)
+    _readable(tmp_name)
     tmp = Path(tmp_name)
     result = tmp.with_suffix(".error")
     spec = {
@@ -562,6 +573,33 @@ def build_html(lay: Layout, strict: bool = True, quiet: bool = False, force: boo
     return lay.html / "index.html"
 
 
+def _chapter_of(filename: str) -> str:
+    for suffix in (".run.json", ".json.lock", ".ipynb", ".json"):
+        if filename.endswith(suffix):
+            return filename[: -len(suffix)]
+    return filename
+
+
+def prune(lay: Layout, names: list[str]) -> list[Path]:
+    """Delete executed notebooks, run records and ledger rows of chapters no longer
+    in _toc.yml (so neither the book, the ledger nor nbval sees them)."""
+    removed = []
+    keep = set(names)
+    for folder, patterns in (
+        (lay.executed, ("*.ipynb", "*.run.json")),
+        (lay.failed, ("*.ipynb",)),
+        (lay.ledger, ("*.json", "*.json.lock")),
+    ):
+        if not folder.is_dir():
+            continue
+        for pattern in patterns:
+            for path in folder.glob(pattern):
+                if _chapter_of(path.name) not in keep:
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+    return removed
+
+
 def build(
     mode: str = "full",
     jobs: int = 1,
@@ -592,6 +630,7 @@ def build(
             force=force and name not in overrides, quiet=quiet,
         )
 
+    prune(lay, names)
     first = [n for n in names if n != LEDGER_CHAPTER]
     records: dict[str, dict] = {}
     if jobs > 1 and len(first) > 1:

@@ -59,6 +59,11 @@ def _check(claim, verdict, chapter) -> None:
         raise LedgerError(
             f"chapter {chapter!r} is not valid: use the chapter's notebook name, e.g. 'one_epoch'"
         )
+    running = os.environ.get("ONEPOCH_CHAPTER")  # set by onepoch.book while it executes a chapter
+    if running and chapter != running:
+        raise LedgerError(
+            f"chapter {chapter!r} does not match the notebook being executed: use chapter={running!r}"
+        )
 
 
 def _text(value) -> str:
@@ -117,6 +122,9 @@ def record(claim: str, paper_says, measured, verdict: str, chapter: str, evidenc
         rows.append(row)
         rows.sort(key=lambda r: _claim_key(r["claim"]))
         fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{chapter}.", suffix=".tmp")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would make the file private
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(rows, fh, indent=1, ensure_ascii=False)

@@ -68,6 +68,7 @@ def test_execute_injects_tags_records_and_skips(tiny_book, fixed_package_hash):
     assert run["chapter"] == "alpha" and run["mode"] == "quick" and run["seconds"] > 0
     rows = json.loads((out / "quick" / "ledger" / "alpha.json").read_text())
     assert rows[0]["claim"] == "C3" and rows[0]["measured"] == "3"
+    assert dest.stat().st_mode & 0o044  # readable by others, like any built file
     # nothing half-written left behind
     assert not list((out / "quick" / "tmp").iterdir())
 
@@ -142,3 +143,15 @@ def test_build_makes_html_and_second_build_is_fast(tiny_book, fixed_package_hash
     start = time.perf_counter()
     book.build("quick", root=tiny_book, quiet=True)
     assert time.perf_counter() - start < 3.0
+
+
+def test_prune_drops_chapters_no_longer_in_toc(tiny_book):
+    lay = book.layout("quick", root=tiny_book)
+    _fake_executed(lay, ["alpha"])
+    lay.ledger.mkdir(parents=True)
+    for path in (lay.executed / "gone.ipynb", lay.executed / "gone.run.json",
+                 lay.ledger / "gone.json", lay.ledger / "alpha.json"):
+        path.write_text("{}")
+    removed = book.prune(lay, ["alpha", "beta", "ledger"])
+    assert sorted(p.name for p in removed) == ["gone.ipynb", "gone.json", "gone.run.json"]
+    assert (lay.executed / "alpha.ipynb").is_file() and (lay.ledger / "alpha.json").is_file()

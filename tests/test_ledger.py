@@ -78,3 +78,15 @@ def test_html_has_no_index_and_escapes(folder):
     assert '<a href="one_epoch.html">one_epoch</a>' in html
     assert "<th></th>" not in html and "dataframe" not in html
     assert ledger.summary() == "1 row: 1 *agrees*."
+
+
+def test_rows_must_be_filed_under_the_running_chapter(folder, monkeypatch):
+    monkeypatch.setenv("ONEPOCH_CHAPTER", "one_epoch")
+    with pytest.raises(LedgerError, match="use chapter='one_epoch'"):
+        ledger.record("C1", "p", "m", "agrees", "intro")
+    ledger.record("C1", "p", "m", "agrees", "one_epoch")
+
+
+def test_files_are_not_private(folder):
+    ledger.record("C1", "p", "m", "agrees", "ch")
+    assert (folder / "ch.json").stat().st_mode & 0o044
