@@ -63,18 +63,24 @@ def curves(
     x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
     y_title = METRIC_TITLES.get(metric, metric) + ("" if len(splits) > 1 else f" ({splits[0]})")
     y = alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=y_zero))
-    base = alt.Chart(band)
-    area = base.mark_area(opacity=0.2).encode(
+    # Epoch boundaries travel in the same data as the curves (one set per
+    # facet), since Altair can only facet layers that share their data.
+    max_epoch = int(band["epoch"].max())
+    facet_values = band[facet].unique() if facet else [None]
+    bounds = pd.DataFrame([{**({facet: v} if facet else {}), "boundary": e}
+                           for v in facet_values for e in range(1, max_epoch + 1)])
+    base = alt.Chart(pd.concat([band, bounds], ignore_index=True))
+    curves_only = base.transform_filter("isValid(datum.mean)")
+    area = curves_only.mark_area(opacity=0.2).encode(
         x=x, y=alt.Y("lo:Q", scale=alt.Scale(zero=y_zero)), y2="hi:Q", color=enc_color,
         detail="split:N",
     )
-    line = base.mark_line(strokeWidth=1.6).encode(
+    line = curves_only.mark_line(strokeWidth=1.6).encode(
         x=x, y=y, color=enc_color, strokeDash=dash,
         tooltip=[*by, "epoch", alt.Tooltip("mean:Q", format=".4f"), "seeds"],
     )
-    max_epoch = int(band["epoch"].max())
-    bounds = pd.DataFrame({"epoch": list(range(1, max_epoch + 1))})
-    rules = alt.Chart(bounds).mark_rule(color="gray", strokeDash=[4, 4], opacity=0.6).encode(x="epoch:Q")
+    rules = base.transform_filter("isValid(datum.boundary)").mark_rule(
+        color="gray", strokeDash=[4, 4], opacity=0.6).encode(x="boundary:Q")
     chart = alt.layer(area, line, rules).properties(width=width, height=height)
     if facet:
         chart = chart.facet(facet=alt.Facet(f"{facet}:N", title=facet), columns=columns).resolve_scale(y="independent")
@@ -96,3 +102,68 @@ def bars(table: pd.DataFrame, x: str, y: str, color: str | None = None, error: s
         chart = chart + alt.Chart(t).mark_errorbar().encode(x=f"{x}:N", y="_lo:Q", y2="_hi:Q")
     chart = chart.properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
+
+
+FIELD_TITLES = {
+    "user_id": "user ID", "item_id": "item ID", "cat_id": "category",
+    "hist_item_ids": "history item IDs", "hist_cat_ids": "history categories",
+}
+
+
+def model_diagram(config=None, width: int = 560, height: int = 380) -> alt.Chart:
+    """The Embedding & MLP model of a RunConfig, drawn from its settings (paper Fig. 1)."""
+    from onepoch.config import RunConfig
+    from onepoch.models.fields import SEQUENCE_FIELDS
+
+    config = config or RunConfig()
+    fields = list(config.fields)
+    n = len(fields)
+    boxes, edges = [], []
+
+    def box(name, x, y, w, label, kind):
+        boxes.append(dict(name=name, x=x - w / 2, x2=x + w / 2, y=y - 0.32, y2=y + 0.32, cx=x, cy=y,
+                          label=label, kind=kind))
+
+    xs = [(i + 0.5) * 10 / n for i in range(n)]
+    for i, (f, x) in enumerate(zip(fields, xs)):
+        box(f"in{i}", x, 0, 10 / n - 0.3, FIELD_TITLES.get(f, f), "input ids")
+        pool = "mean pool (mask)" if f in SEQUENCE_FIELDS else "lookup"
+        box(f"pool{i}", x, 2, 10 / n - 0.3, pool, "embedding")
+        edges += [(x, 0.32, x, 0.68), (x, 1.32, x, 1.68), (x, 2.32, 5, 2.68)]
+    dim = 1 if config.model == "lr" else config.emb_dim
+    box("table", 5, 1, 10, f"one shared embedding table (vocabulary x {dim})", "embedding")
+    if config.model == "lr":
+        box("sum", 5, 3, 4, "sum of the field weights + bias", "output")
+        box("out", 5, 4, 4, "sigmoid -> p(click)", "output")
+        edges.append((5, 3.32, 5, 3.68))
+    else:
+        box("concat", 5, 3, 4, f"concatenate: {n} x {dim} = {n * dim}", "embedding")
+        y = 3
+        for units in config.hidden:
+            y += 1
+            box(f"fc{y}", 5, y, 4, f"fully connected {units} + {config.activation}", "MLP")
+            edges.append((5, y - 0.68, 5, y - 0.32))
+        y += 1
+        box("out", 5, y, 4, "fully connected 1 + sigmoid -> p(click)", "output")
+        edges.append((5, y - 0.68, 5, y - 0.32))
+    b = pd.DataFrame(boxes)
+    e = pd.DataFrame(edges, columns=["x", "y", "x2", "y2"])
+    scale_x = alt.Scale(domain=[-0.2, 10.2])
+    top = b["y2"].max() + 0.1
+    scale_y = alt.Scale(domain=[-0.5, top])
+
+    def X(col):
+        return alt.X(f"{col}:Q", scale=scale_x, axis=None)
+
+    def Y(col):
+        return alt.Y(f"{col}:Q", scale=scale_y, axis=None)
+
+    rect = alt.Chart(b).mark_rect(cornerRadius=4, stroke="#444", strokeWidth=0.8).encode(
+        x=X("x"), x2="x2:Q", y=Y("y"), y2="y2:Q",
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(
+            domain=["input ids", "embedding", "MLP", "output"],
+            range=["#e8eef7", "#cfe3cf", "#f6dfc4", "#f2c9c9"])),
+    )
+    text = alt.Chart(b).mark_text(fontSize=10).encode(x=X("cx"), y=Y("cy"), text="label:N")
+    arrows = alt.Chart(e).mark_rule(color="#666").encode(x=X("x"), y=Y("y"), x2="x2:Q", y2="y2:Q")
+    return alt.layer(arrows, rect, text).properties(width=width, height=height).configure_view(strokeWidth=0)

@@ -81,3 +81,20 @@ def readable(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     show["sharp drop"] = ["yes" if x else "no" for x in table["sharp_drop"]]
     show["seeds"] = table["seeds"]
     return show
+
+
+def peak_epochs(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test") -> pd.DataFrame:
+    """Where the seed-mean curve peaks, per setting: epoch, value, and whether it is in epoch 1."""
+    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+    mean = rows.groupby([*by, "epoch"], sort=True)["value"].mean().reset_index()
+    best = mean.loc[mean.groupby(by, sort=False)["value"].idxmax()]
+    best = best.rename(columns={"epoch": "peak_epoch", "value": "peak_value"}).reset_index(drop=True)
+    best["peak_in_epoch1"] = best["peak_epoch"] <= 1.0 + 1e-9
+    return best
+
+
+def show(table: pd.DataFrame):
+    """A table as plain HTML without the index (deterministic, unlike a pandas Styler)."""
+    from IPython.display import HTML
+
+    return HTML(table.to_html(index=False, border=0, classes="dataframe"))

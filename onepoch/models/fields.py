@@ -5,9 +5,9 @@ category and the history fields share the global vocabulary). The feature
 fields arrive packed side by side in one integer matrix (one column per
 single-valued field, `L` columns per history field) so a training step
 gathers a batch with a single `index_select`. History fields are
-mean-pooled over their non-padding entries with `embedding_bag(...,
-padding_idx=0)`, which skips padding entries whatever the padding row of the
-table holds (a re-initialised table need not keep it at zero).
+mean-pooled over their non-padding entries: padding ids are dropped before
+the lookup, so the result does not depend on what the padding row holds (a
+re-initialised table need not keep it at zero).
 """
 from __future__ import annotations
 
@@ -82,20 +82,14 @@ class FieldEmbedding(nn.Module):
         init_embedding(self.table.weight, self.init, self.init_std, generator)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        weight = self.table.weight
-        pooled = []
-        for _, start, width in self.layout.spans():
-            if width == 1:
-                pooled.append(F.embedding(ids[:, start], weight))
-                continue
-            seq = ids[:, start : start + width]
-            # Histories are short next to their padded width: pool only up to the
-            # last column that holds an id anywhere in this batch.
-            used = (seq != 0).any(dim=0).nonzero()
-            if len(used) == 0:  # no history at all in this batch
-                pooled.append(weight.new_zeros(len(ids), self.dim))
-                continue
-            seq = seq[:, : int(used[-1]) + 1].contiguous()
-            # mean over non-padding entries; an empty history gives a zero vector
-            pooled.append(F.embedding_bag(seq, weight, mode="mean", padding_idx=0))
-        return torch.stack(pooled, dim=1)
+        # One embedding_bag call pools every field of every row: each (row,
+        # field) is a bag of its non-zero ids, mean-pooled (an empty bag gives
+        # a zero vector). One call means one dense gradient for the table per
+        # step instead of one per field, and padding is never looked up.
+        present = ids != 0
+        ends = torch.tensor([start + width - 1 for _, start, width in self.layout.spans()])
+        upto = present.cumsum(dim=1).index_select(1, ends)  # non-zero ids up to each field's end
+        counts = torch.diff(upto, dim=1, prepend=torch.zeros_like(upto[:, :1]))
+        offsets = counts.flatten().cumsum(0) - counts.flatten()
+        pooled = F.embedding_bag(ids[present], self.table.weight, offsets, mode="mean")
+        return pooled.view(len(ids), len(self.layout.names), self.dim)
