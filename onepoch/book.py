@@ -494,6 +494,22 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s"
 
 
+MATHJAX_FILE = "tex-svg.js"  # MathJax 3, self-contained (SVG output needs no font files)
+
+
+def mathjax_file() -> Path:
+    """MathJax 3's ``es5/tex-svg.js`` from the ``django-static-mathjax`` package."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        path = Path(distribution("django-static-mathjax").locate_file(f"mathjax/static/mathjax/es5/{MATHJAX_FILE}"))
+    except PackageNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise BookError("MathJax is missing: pip install django-static-mathjax (as `make venv` does)")
+    return path
+
+
 def stage(lay: Layout, records: list[dict]) -> Path:
     """Lay out what Jupyter Book reads: config, toc, executed chapters, other book files."""
     if lay.stage.exists():
@@ -512,6 +528,9 @@ def stage(lay: Layout, records: list[dict]) -> Path:
         # Jupyter Book serves (and links every .css/.js in) <book root>/_static
         if (src_book / "_static").is_dir():
             shutil.copytree(src_book / "_static", lay.stage / "_static")
+    # MathJax from a local copy (_config.yml: mathjax_path), so math shows offline
+    (lay.stage / "_static" / "mathjax").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(mathjax_file(), lay.stage / "_static" / "mathjax" / MATHJAX_FILE)
     for rec in records:
         shutil.copy2(lay.executed / f"{rec['chapter']}.ipynb", lay.stage / BOOK_DIR / f"{rec['chapter']}.ipynb")
     (lay.stage / BOOK_DIR / f"{EXECUTION_PAGE}.md").write_text(_execution_page(records, lay), encoding="utf-8")

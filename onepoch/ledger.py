@@ -98,8 +98,9 @@ def _read(path: Path) -> list[dict]:
     return rows if isinstance(rows, list) else []
 
 
-def record(claim: str, paper_says, measured, verdict: str, chapter: str, evidence="") -> dict:
-    """Add or replace the row (claim, chapter); returns the row written.
+def record(claim: str, paper_says, measured, verdict: str, chapter: str, evidence="") -> None:
+    """Add or replace the row (claim, chapter). Returns None, so a call that ends
+    a notebook cell prints nothing.
 
     ``verdict`` is one of :data:`VERDICTS`. ``paper_says``, ``measured`` and
     ``evidence`` are shown as text (floats with 4 significant digits).
@@ -133,7 +134,6 @@ def record(claim: str, paper_says, measured, verdict: str, chapter: str, evidenc
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    return row
 
 
 def clear(chapter: str) -> None:
