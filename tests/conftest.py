@@ -31,7 +31,7 @@ def notebook(cells: list[tuple[str, str, list[str]]]) -> str:
 
 
 ALPHA = notebook([
-    ("markdown", "# Alpha\n\nA tiny chapter.", []),
+    ("markdown", "# Alpha\n\nA tiny chapter with math: $x^2$.", []),
     ("code", "quick = False\nn = 2\nfail = False", ["parameters"]),
     ("code", "import os\nprint(n * 10, quick)\nif fail:\n    raise ValueError('boom at n=%d' % n)", []),
     ("code", "from onepoch import ledger\nledger.record('C3', 'x', n, 'agrees', 'alpha')", []),
@@ -58,12 +58,6 @@ chapters:
   - file: book/execution
 """
 
-CONFIG = """title: tiny
-only_build_toc_files: true
-execute:
-  execute_notebooks: "off"
-"""
-
 
 @pytest.fixture
 def tiny_book(tmp_path: Path, monkeypatch) -> Path:
@@ -71,7 +65,7 @@ def tiny_book(tmp_path: Path, monkeypatch) -> Path:
     root = tmp_path / "repo"
     (root / "book").mkdir(parents=True)
     (root / "_toc.yml").write_text(TOC)
-    (root / "_config.yml").write_text(CONFIG)
+    (root / "_config.yml").write_text((REPO / "_config.yml").read_text())  # the real configuration
     (root / "book" / "alpha.ipynb").write_text(ALPHA)
     (root / "book" / "beta.ipynb").write_text(BETA)
     (root / "book" / "ledger.ipynb").write_text(LEDGER)

@@ -120,6 +120,7 @@ def test_stage_toc_points_to_existing_files(tiny_book):
     for entry in entries:
         assert (stage / f"{entry}.ipynb").is_file() or (stage / f"{entry}.md").is_file(), entry
     assert (stage / "_config.yml").is_file()
+    assert (stage / "_static" / "mathjax" / book.MATHJAX_FILE).is_file()
     page = (stage / "book" / "execution.md").read_text()
     assert "{doc}`alpha`" in page and "1.5 s" in page and "Total" in page
 
@@ -137,6 +138,9 @@ def test_build_makes_html_and_second_build_is_fast(tiny_book, fixed_package_hash
     assert index == html / "index.html" and index.is_file()
     for page in ("alpha", "beta", "ledger", "notes", "execution"):
         assert (html / "book" / f"{page}.html").is_file(), page
+    # no network assets: math uses the local MathJax
+    alpha = (html / "book" / "alpha.html").read_text()
+    assert "_static/mathjax/tex-svg.js" in alpha and "cdn." not in alpha
     # the ledger chapter ran last and saw alpha's row
     ledger = _cells(tiny_book / "_build" / "quick" / "executed" / "ledger.ipynb")
     assert ledger[-1].outputs[0]["text"] == "1\n"
