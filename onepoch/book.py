@@ -469,6 +469,9 @@ def _execution_page(records: list[dict], lay: Layout) -> str:
     ]
     total = 0.0
     for rec in records:
+        if rec.get("not_executed"):
+            lines.append(f"| {{doc}}`{rec['chapter']}` | not executed | | |")
+            continue
         seconds = float(rec.get("seconds", 0.0))
         total += seconds
         params = rec.get("parameters", "{}")
@@ -532,7 +535,9 @@ def stage(lay: Layout, records: list[dict]) -> Path:
     (lay.stage / "_static" / "mathjax").mkdir(parents=True, exist_ok=True)
     shutil.copy2(mathjax_file(), lay.stage / "_static" / "mathjax" / MATHJAX_FILE)
     for rec in records:
-        shutil.copy2(lay.executed / f"{rec['chapter']}.ipynb", lay.stage / BOOK_DIR / f"{rec['chapter']}.ipynb")
+        name = rec["chapter"]
+        src = lay.root / BOOK_DIR / f"{name}.ipynb" if rec.get("not_executed") else lay.executed / f"{name}.ipynb"
+        shutil.copy2(src, lay.stage / BOOK_DIR / f"{name}.ipynb")
     (lay.stage / BOOK_DIR / f"{EXECUTION_PAGE}.md").write_text(_execution_page(records, lay), encoding="utf-8")
     missing = [f for f in _toc_files(lay.stage) if not any((lay.stage / f).with_suffix(s).is_file() for s in (".ipynb", ".md"))]
     if missing:
@@ -628,13 +633,16 @@ def build(
     strict: bool = True,
     force: bool = False,
     overrides: dict[str, dict] | None = None,
+    only: list[str] | None = None,
     quiet: bool = False,
 ) -> Path:
     """Execute every chapter (ledger last), stage and build the HTML.
 
     ``overrides`` maps a chapter name to parameters for this build (used by
-    ``onepoch run``; other chapters run with their defaults). Returns the path
-    of ``index.html``.
+    ``onepoch run``; other chapters run with their defaults). With ``only``,
+    just those chapters (and the ledger) are executed; the others enter the book
+    as last executed, or unexecuted if they never were. Returns the path of
+    ``index.html``.
     """
     lay = layout(mode, out_root, root)
     names = chapters(lay.root)
@@ -644,6 +652,12 @@ def build(
     started = time.perf_counter()
 
     def run(name: str) -> dict:
+        if only is not None and name not in only and name != LEDGER_CHAPTER:
+            previous = _read_record(lay, name)
+            if previous and (lay.executed / f"{name}.ipynb").is_file():
+                return {**previous, "skipped": True}
+            _say(f"[{mode}] {name}: not executed (shown without outputs; run `onepoch build`)", quiet)
+            return {"chapter": name, "mode": mode, "not_executed": True}
         return execute_chapter(
             name, mode, overrides.get(name), out_root=out_root, root=lay.root,
             force=force and name not in overrides, quiet=quiet,
@@ -670,7 +684,9 @@ def build(
 
 def run_chapter(name: str, parameters: dict | None = None, mode: str = "full", *, out_root=None, root=None,
                 quiet: bool = False) -> Path:
-    """Re-execute one chapter with ``parameters`` (always), then rebuild the book around it."""
+    """Re-execute one chapter with ``parameters`` (always), then the ledger, and rebuild
+    the HTML; the other chapters are shown as last executed (not re-executed)."""
     lay = layout(mode, out_root, root)
     execute_chapter(name, mode, parameters, out_root=out_root, root=lay.root, force=True, quiet=quiet)
-    return build(mode, out_root=out_root, root=lay.root, overrides={name: parameters or {}}, quiet=quiet)
+    return build(mode, out_root=out_root, root=lay.root, overrides={name: parameters or {}}, only=[name],
+                 quiet=quiet)

@@ -159,3 +159,13 @@ def test_prune_drops_chapters_no_longer_in_toc(tiny_book):
     removed = book.prune(lay, ["alpha", "beta", "ledger"])
     assert sorted(p.name for p in removed) == ["gone.ipynb", "gone.json", "gone.run.json"]
     assert (lay.executed / "alpha.ipynb").is_file() and (lay.ledger / "alpha.json").is_file()
+
+
+def test_run_chapter_executes_only_that_chapter_and_the_ledger(tiny_book, fixed_package_hash):
+    index = book.run_chapter("alpha", {"n": 7}, "quick", root=tiny_book, quiet=True)
+    assert index.is_file()
+    executed = tiny_book / "_build" / "quick" / "executed"
+    assert sorted(p.name for p in executed.glob("*.ipynb")) == ["alpha.ipynb", "ledger.ipynb"]
+    assert (index.parent / "book" / "beta.html").is_file()  # in the book, without outputs
+    page = (tiny_book / "_build" / "quick" / "stage" / "book" / "execution.md").read_text()
+    assert "{doc}`beta` | not executed" in page and "'n': 7" in page
