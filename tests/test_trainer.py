@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from onepoch.config import RunConfig
-from onepoch.runs.run import one_thread
+from onepoch.runs.runner import one_thread
 from onepoch.train import Callback, TrainingDiverged, fit
 
 from helpers import tiny_data

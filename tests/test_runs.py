@@ -1,0 +1,106 @@
+"""Result cache and sweeps: hits, misses, corruption, parallel determinism."""
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from onepoch.config import RunConfig
+from onepoch.runs import ResultCache, run, sweep
+from onepoch.runs import runner as run_module
+
+from helpers import tiny_data
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ONEPOCH_DATA", REPO.parent / "shared" / "data"))
+SMALL = dict(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=300)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    data = tiny_data(2000, 500)
+    monkeypatch.setattr(run_module, "load_data", lambda config: data)
+    return data
+
+
+def count_fits(monkeypatch):
+    calls = []
+    from onepoch.train import trainer
+
+    real = trainer.fit
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "fit", counting)
+    return calls
+
+
+def test_second_run_is_a_cache_hit_and_a_changed_setting_is_a_miss(cache, tiny, monkeypatch):
+    calls = count_fits(monkeypatch)
+    cfg = RunConfig(**SMALL)
+    first = run(cfg, progress=False)
+    again = run(cfg, progress=False)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(first, again)
+    run(cfg.replace(lr=2e-3), progress=False)
+    assert len(calls) == 2
+    assert len(list(cache.rglob("*.pkl"))) == 2
+
+
+def test_corrupted_entry_is_detected_removed_and_redone(cache, tiny, monkeypatch):
+    calls = count_fits(monkeypatch)
+    cfg = RunConfig(**SMALL)
+    run(cfg, progress=False)
+    (entry,) = cache.rglob("*.pkl")
+    blob = bytearray(entry.read_bytes())
+    blob[-10] ^= 0xFF  # flip a byte of the payload
+    entry.write_bytes(bytes(blob))
+    with pytest.warns(UserWarning, match="corrupted cache entry"):
+        run(cfg, progress=False)
+    assert len(calls) == 2
+    assert ResultCache().get(entry.stem) is not None  # rewritten whole
+
+
+def test_truncated_entry_is_a_miss(tmp_path):
+    store = ResultCache(tmp_path)
+    store.put("ab" * 32, {"x": 1})
+    path = store.path("ab" * 32)
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.warns(UserWarning):
+        assert store.get("ab" * 32) is None
+    assert not path.exists()
+
+
+def test_cache_writes_leave_no_temporary_files(tmp_path):
+    store = ResultCache(tmp_path)
+    for i in range(3):
+        store.put(f"{i:064d}", list(range(100)))
+    assert sorted(p.suffix for p in tmp_path.rglob("*") if p.is_file()) == [".pkl"] * 3
+
+
+def test_sweep_labels_varying_settings(cache, tiny):
+    frame = sweep([RunConfig(**SMALL), RunConfig(**SMALL, lr=3e-3)], seeds=[0, 1], n_jobs=1, progress=False)
+    assert {"dataset", "model", "lr", "seed"} <= set(frame.columns)
+    assert frame.groupby(["lr", "seed"]).ngroups == 4
+
+
+@pytest.mark.skipif(not (SHARED / "ml-100k").exists(), reason="needs the shared data folder")
+def test_parallel_sweep_gives_the_same_curves_as_serial(tmp_path, monkeypatch):
+    # joblib workers are separate processes, so this uses real (small) data from the data folder
+    monkeypatch.setenv("ONEPOCH_DATA", str(SHARED))
+    configs = [RunConfig(dataset="ml-100k", construction="last", **{**SMALL, "eval_every": 5}, lr=x)
+               for x in (1e-3, 1e-2)]
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "serial"))
+    serial = sweep(configs, seeds=[0, 1], n_jobs=1, progress=False)
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "parallel"))
+    parallel = sweep(configs, seeds=[0, 1], n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert len(list((tmp_path / "parallel").rglob("*.pkl"))) == 4
