@@ -25,11 +25,17 @@ MODELS = ("dnn", "lr")
 ACTIVATIONS = ("dice", "prelu", "relu", "sigmoid")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 EMB_INITS = ("glorot", "normal")
+SPARSITY = ("none", "filter", "hash")
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 
 # Bump when a change to the code changes the numbers a run produces, so that
 # cached results from before the change are not reused.
 RESULT_VERSION = 2
+
+# Options added after results were first cached, with the value that behaves
+# as before they existed. At that value they are left out of the cache key,
+# so adding an option does not invalidate every finished run.
+NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0}
 
 
 def _choice(name: str, value, choices) -> None:
@@ -55,6 +61,8 @@ class RunConfig:
     max_users: int | None = None  # a random subset of users (quick mode)
     data_seed: int = 0  # negative sampling and user split
     fields: tuple[str, ...] = FIELDS  # feature fields fed to the model
+    sparsity: str = "none"  # "filter" or "hash" the IDs (paper Sec. 4.2), see onepoch.data.sparsity
+    sparsity_m: float = 1.0  # share of IDs kept (filter) or buckets per ID (hash), in (0, 1]
     # --- model (paper Sec. 6.2) ---
     model: str = "dnn"
     emb_dim: int = 8
@@ -85,6 +93,9 @@ class RunConfig:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("emb_init", self.emb_init, EMB_INITS)
+        _choice("sparsity", self.sparsity, SPARSITY)
+        if not 0.0 < self.sparsity_m <= 1.0:
+            raise ConfigError(f"sparsity_m must be in (0, 1], got {self.sparsity_m!r}")
         for f in self.fields:
             _choice("field", f, FIELDS)
         if not self.fields:
@@ -132,8 +143,9 @@ class RunConfig:
         """Hash of every setting, the data's checksum and the result version."""
         import torch  # numbers depend on the torch version
 
+        settings = {k: v for k, v in self.as_dict().items() if k not in NEUTRAL or v != NEUTRAL[k]}
         payload = json.dumps(
-            {"config": self.as_dict(), "data": data_checksum, "version": RESULT_VERSION, "torch": torch.__version__},
+            {"config": settings, "data": data_checksum, "version": RESULT_VERSION, "torch": torch.__version__},
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()

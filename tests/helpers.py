@@ -17,6 +17,7 @@ class TinyData:
     fields: tuple = FIELDS
     name: str = "tiny"
     construction: str = "positions"
+    params: dict = field(default_factory=dict)
 
 
 def tiny_split(n: int, seed: int, n_users: int = 200, n_items: int = 100, hist: int = 6) -> dict:

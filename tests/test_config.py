@@ -35,3 +35,12 @@ def test_key_changes_with_every_setting_and_lists_become_tuples():
     assert base.key("d") != base.replace(lr=2e-3).key("d")
     assert base.key("d") != base.replace(seed=1).key("d")
     assert base.key("d") != base.key("other data")
+
+
+def test_neutral_new_options_keep_old_keys_and_other_values_change_them():
+    from onepoch.config import NEUTRAL
+    base = RunConfig()
+    assert set(NEUTRAL) <= set(base.as_dict())
+    assert all(getattr(base, k) == v for k, v in NEUTRAL.items())
+    assert base.key("d") != base.replace(sparsity="filter", sparsity_m=0.1).key("d")
+    assert base.replace(sparsity="filter", sparsity_m=0.1).key("d") != base.replace(sparsity="hash", sparsity_m=0.1).key("d")

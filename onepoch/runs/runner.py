@@ -25,9 +25,20 @@ def one_thread():
 
 
 def load_data(config: RunConfig):
+    """The encoded data a run trains on, sparsity transform applied."""
     from onepoch import data
+    from onepoch.data import sparsity
 
-    return data.load(config.dataset, **config.data_args())
+    return sparsity.apply(data.load(config.dataset, **config.data_args()), config.sparsity, config.sparsity_m)
+
+
+def data_checksum(config: RunConfig) -> str:
+    """`load_data(config).checksum` without building the transformed copy."""
+    from onepoch import data
+    from onepoch.data import sparsity
+
+    base = data.load(config.dataset, **config.data_args()).checksum
+    return sparsity.checksum(base, config.sparsity, config.sparsity_m)
 
 
 def result_key(config: RunConfig, data_checksum: str, callback_keys=()) -> str:
@@ -102,7 +113,7 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     frames: dict[int, pd.DataFrame] = {}
     missing = []
     for i, cfg in enumerate(jobs):
-        hit = store.get(result_key(cfg, load_data(cfg).checksum))
+        hit = store.get(result_key(cfg, data_checksum(cfg)))
         if hit is not None:
             frames[i] = hit["frame"]
         else:
