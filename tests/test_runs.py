@@ -26,6 +26,7 @@ def cache(tmp_path, monkeypatch):
 def tiny(monkeypatch):
     data = tiny_data(2000, 500)
     monkeypatch.setattr(run_module, "load_data", lambda config: data)
+    monkeypatch.setattr(run_module, "data_checksum", lambda config: data.checksum)
     return data
 
 
