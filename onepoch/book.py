@@ -664,6 +664,7 @@ def build(
         )
 
     prune(lay, names)
+    shutil.rmtree(lay.tmp, ignore_errors=True)  # leftovers of an interrupted execution
     first = [n for n in names if n != LEDGER_CHAPTER]
     records: dict[str, dict] = {}
     if jobs > 1 and len(first) > 1:
