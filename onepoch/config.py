@@ -19,13 +19,14 @@ class ConfigError(OnepochError, ValueError):
     """A setting that cannot be run; the message names the setting and the fix."""
 
 
-DATASETS = ("beauty", "sports", "toys", "yelp", "ml-100k")
+DATASETS = ("beauty", "sports", "toys", "yelp", "ml-100k", "amazon-book", "taobao")
 CONSTRUCTIONS = ("positions", "last")
 MODELS = ("dnn", "lr")
 ACTIVATIONS = ("dice", "prelu", "relu", "sigmoid")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 EMB_INITS = ("glorot", "normal")
 SPARSITY = ("none", "filter", "hash")
+FINETUNE = ("none", "all", "embedding", "mlp")
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 
 # Bump when a change to the code changes the numbers a run produces, so that
@@ -35,7 +36,7 @@ RESULT_VERSION = 2
 # Options added after results were first cached, with the value that behaves
 # as before they existed. At that value they are left out of the cache key,
 # so adding an option does not invalidate every finished run.
-NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0}
+NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0, "finetune": "none", "finetune_lr": 0.0}
 
 
 def _choice(name: str, value, choices) -> None:
@@ -79,6 +80,8 @@ class RunConfig:
     weight_decay: float = 0.0
     eval_every: int = 50  # iterations between evaluations (paper: 50)
     train_eval_size: int = 30_000  # fixed training sample evaluated alongside test
+    finetune: str = "none"  # from epoch 2 train only "embedding", only "mlp", or "all" (fresh optimizer)
+    finetune_lr: float = 0.0  # learning rate from epoch 2 when finetune is set; 0 = lr
     seed: int = 0
 
     def __post_init__(self):
@@ -94,6 +97,8 @@ class RunConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("emb_init", self.emb_init, EMB_INITS)
         _choice("sparsity", self.sparsity, SPARSITY)
+        _choice("finetune", self.finetune, FINETUNE)
+        _positive("finetune_lr", self.finetune_lr, allow_zero=True)
         if not 0.0 < self.sparsity_m <= 1.0:
             raise ConfigError(f"sparsity_m must be in (0, 1], got {self.sparsity_m!r}")
         for f in self.fields:

@@ -89,7 +89,12 @@ def expand(configs, seeds) -> list[RunConfig]:
     return [c.replace(seed=s) for c in configs for s in seeds] if seeds is not None else configs
 
 
-def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+def _run_with(config: RunConfig, probes, progress) -> pd.DataFrame:
+    return run(config, callbacks=[make() for make in probes], progress=progress)
+
+
+def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | None = None,
+          probes=()) -> pd.DataFrame:
     """Run every configuration x seed, in parallel processes, through the cache.
 
     Returns one frame: the runs' curves plus a column for each setting that
@@ -97,6 +102,9 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     Parallel runs go through joblib; with a Dask or Ray joblib backend
     (`with joblib.parallel_config(backend="dask"): ...`) the same sweep runs
     on a cluster. Results do not depend on the number of workers.
+
+    `probes` are callables that make a fresh callback per run (a probe class,
+    or a `functools.partial` of one); their records join the curves.
     """
     from joblib import Parallel, delayed
 
@@ -112,8 +120,9 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     store = ResultCache()
     frames: dict[int, pd.DataFrame] = {}
     missing = []
+    probe_keys = [make().cache_key for make in probes]
     for i, cfg in enumerate(jobs):
-        hit = store.get(result_key(cfg, data_checksum(cfg)))
+        hit = store.get(result_key(cfg, data_checksum(cfg), probe_keys))
         if hit is not None:
             frames[i] = hit["frame"]
         else:
@@ -122,10 +131,10 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
         n_jobs = min(n_jobs or default_jobs(), len(missing))
         show = progress if progress is not None else progress_enabled()
         if n_jobs == 1:
-            results = [run(jobs[i], progress=show) for i in missing]
+            results = [_run_with(jobs[i], probes, show) for i in missing]
         else:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            results = parallel(delayed(run)(jobs[i], progress=False) for i in missing)
+            results = parallel(delayed(_run_with)(jobs[i], probes, False) for i in missing)
             if show:
                 from tqdm.auto import tqdm
 

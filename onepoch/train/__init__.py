@@ -1,5 +1,6 @@
 """Training: optimizers, the loop with the paper's evaluation cadence, evaluation."""
 from onepoch.train.optim import make_optimizer
-from onepoch.train.trainer import Callback, TrainingDiverged, TrainState, fit
+from onepoch.train.callbacks import Callback
+from onepoch.train.trainer import TrainingDiverged, TrainState, fit
 
 __all__ = ["Callback", "TrainState", "TrainingDiverged", "fit", "make_optimizer"]

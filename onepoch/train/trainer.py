@@ -30,8 +30,10 @@ import torch.nn.functional as F
 from onepoch.config import RunConfig
 from onepoch.errors import OnepochError
 from onepoch.models import FieldLayout, build_model
+from onepoch.train.callbacks import Callback  # noqa: F401  (re-exported)
 from onepoch.train.evaluate import EvalSet, train_sample_index
 from onepoch.train.optim import make_optimizer
+from onepoch.train.schemes import schemes_for
 
 
 class TrainingDiverged(OnepochError):
@@ -50,6 +52,8 @@ class TrainState:
     epoch_index: int = 0  # 0-based index of the current epoch
     loss: float = float("nan")  # loss of the last step
     records: list = field(default_factory=list)  # (step, epoch, split, metric, value)
+    batch_ids: torch.Tensor | None = None  # packed ids of the last training batch
+    eval_sets: list = field(default_factory=list)  # EvalSet("train" sample), EvalSet("test")
 
     @property
     def epoch(self) -> float:
@@ -65,16 +69,6 @@ class TrainState:
             cfg.optimizer, self.model.parameters() if params is None else params,
             cfg.lr if lr is None else lr, cfg.weight_decay,
         )
-
-
-class Callback:
-    """Override any of these; each gets the TrainState."""
-
-    def on_train_begin(self, state: TrainState) -> None: ...
-    def on_epoch_begin(self, state: TrainState) -> None: ...
-    def on_step_end(self, state: TrainState) -> None: ...
-    def on_evaluate(self, state: TrainState) -> None: ...
-    def on_train_end(self, state: TrainState) -> None: ...
 
 
 def progress_enabled() -> bool:
@@ -106,8 +100,10 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
 
     model = build_model(config, data.vocab_size, layout)
     state = TrainState(config, model, make_optimizer(config.optimizer, model.parameters(), config.lr,
-                                                     config.weight_decay), steps_per_epoch)
+                                                     config.weight_decay), steps_per_epoch,
+                       eval_sets=eval_sets)
     shuffle = torch.Generator().manual_seed(config.seed)
+    callbacks = [*schemes_for(config), *callbacks]  # training schemes the config asks for, then probes
 
     def evaluate():
         for s in eval_sets:
@@ -134,7 +130,8 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
         perm = torch.randperm(n, generator=shuffle)
         for b in range(steps_per_epoch):
             rows = perm[b * config.batch_size : (b + 1) * config.batch_size]
-            logits = model(train_ids.index_select(0, rows))
+            state.batch_ids = batch = train_ids.index_select(0, rows)
+            logits = model(batch)
             loss = F.binary_cross_entropy_with_logits(logits, train_y.index_select(0, rows))
             opt = state.optimizer
             opt.zero_grad(set_to_none=True)

@@ -1,0 +1,83 @@
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from onepoch.config import RunConfig
+from onepoch.probes import ADistanceProbe, ParamChangeProbe, a_distance
+from onepoch.runs.runner import one_thread
+from onepoch.train import fit
+
+from helpers import tiny_data
+
+SMALL = dict(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=600)
+
+
+def test_a_distance_of_identical_distributions_is_about_zero():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 8))
+    y = rng.integers(0, 2, 4000)
+    assert abs(a_distance(x, y)) < 0.1
+
+
+def test_a_distance_of_separated_distributions_is_about_two():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 4000)
+    x = rng.normal(size=(4000, 8)) + 10 * y[:, None]
+    assert a_distance(x, y) > 1.95
+
+
+def test_a_distance_grows_with_separation_and_ignores_scale():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 4000)
+    noise = rng.normal(size=(4000, 4))
+    values = [a_distance(noise + s * y[:, None], y) for s in (0.2, 1.0, 3.0)]
+    assert values[0] < values[1] < values[2]
+    assert a_distance(1e-4 * (noise + y[:, None]), y) == pytest.approx(a_distance(noise + y[:, None], y), abs=0.02)
+
+
+def test_probes_do_not_change_the_trained_model():
+    data = tiny_data(2000, 500)
+    with one_thread():
+        plain = fit(RunConfig(**SMALL), data, progress=False)
+        probed = fit(RunConfig(**SMALL), data, callbacks=[ADistanceProbe(samples=300), ParamChangeProbe()],
+                     progress=False)
+    same = probed[probed.metric.isin(plain.metric.unique())].reset_index(drop=True)
+    pd.testing.assert_frame_equal(plain, same)
+    assert {"a_distance", "a_distance:item_id", "update:embedding", "update:fc1"} <= set(probed.metric)
+
+
+def test_a_frozen_layer_has_zero_parameter_change():
+    data = tiny_data(2000, 500)
+    with one_thread():
+        curves = fit(RunConfig(**SMALL, finetune="mlp"), data, callbacks=[ParamChangeProbe()], progress=False)
+    epoch2 = curves[curves.epoch > 1]
+    emb = epoch2[epoch2.metric == "update:embedding"].value
+    fc = epoch2[epoch2.metric == "update:fc1"].value
+    assert (emb == 0).all() and (fc > 0).all()
+    epoch1 = curves[(curves.epoch <= 1) & (curves.metric == "update:embedding")].value
+    assert (epoch1[1:] > 0).all()
+
+
+def test_finetune_embedding_freezes_the_mlp():
+    data = tiny_data(2000, 500)
+    with one_thread():
+        curves = fit(RunConfig(**SMALL, finetune="embedding"), data, callbacks=[ParamChangeProbe()], progress=False)
+    epoch2 = curves[curves.epoch > 1]
+    assert (epoch2[epoch2.metric == "update:fc2"].value == 0).all()
+    assert (epoch2[epoch2.metric == "update:embedding (batch rows)"].value > 0).all()
+
+
+def test_sweep_with_probes_caches_under_the_probe_key(tmp_path, monkeypatch):
+    from onepoch.runs import runner, sweep
+    data = tiny_data(1000, 200)
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(runner, "load_data", lambda config: data)
+    monkeypatch.setattr(runner, "data_checksum", lambda config: data.checksum)
+    probe = functools.partial(ADistanceProbe, samples=200, per_field=False)
+    a = sweep([RunConfig(**SMALL)], seeds=[0], n_jobs=1, progress=False, probes=[probe])
+    b = sweep([RunConfig(**SMALL)], seeds=[0], n_jobs=1, progress=False)
+    assert "a_distance" in set(a.metric) and "a_distance" not in set(b.metric)
+    assert len(list(tmp_path.rglob("*.pkl"))) == 2
