@@ -18,6 +18,7 @@ import pandas as pd
 
 SHARP = 3.0  # drop / seed std
 MIN_DROP = 0.002  # AUC points: smaller drops are not "sharp" whatever the noise
+MIN_RATIO = 1.2  # per-step update: smaller rises are not a "jump" whatever the noise
 
 
 def boundary_drops(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test",
@@ -98,3 +99,57 @@ def show(table: pd.DataFrame):
     from IPython.display import HTML
 
     return HTML(table.to_html(index=False, border=0, classes="dataframe"))
+
+
+def split_metric(frame: pd.DataFrame, prefix: str, column: str = "field", whole: str = "all fields") -> pd.DataFrame:
+    """Rows whose metric is `prefix` or `prefix:<name>`, with <name> in `column`
+    (`whole` for the bare prefix) and the metric renamed to `prefix`."""
+    rows = frame[(frame["metric"] == prefix) | frame["metric"].str.startswith(prefix + ":")].copy()
+    rows[column] = rows["metric"].str.partition(":")[2].replace("", whole)
+    rows["metric"] = prefix
+    return rows
+
+
+def boundary_jumps(frame: pd.DataFrame, by: list[str], metric: str, split: str, epoch: int = 1) -> pd.DataFrame:
+    """Like `drop_table` for a quantity expected to rise: jump = first of epoch 2 - end of epoch 1."""
+    table = drop_table(frame, by, metric, split, epoch)
+    if table.empty:
+        return table
+    table["jump_mean"] = -table["drop_mean"]
+    table["jump_std"] = table["drop_std"]
+    table["sharp_jump"] = [is_sharp(m, s) for m, s in zip(table["jump_mean"], table["jump_std"])]
+    return table
+
+
+def each_epoch_drops(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test") -> pd.DataFrame:
+    """`drop_table` at every epoch boundary k -> k + 1, with a `boundary` column (= k)."""
+    last = int(np.floor(frame["epoch"].max() + 1e-9))
+    tables = [drop_table(frame, by, metric, split, epoch=k).assign(boundary=k) for k in range(1, last)]
+    tables = [t for t in tables if not t.empty]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def update_jumps(frame: pd.DataFrame, by: list[str], window: int = 50, prefix: str = "update:") -> pd.DataFrame:
+    """Per-step update size around the epoch-2 boundary, per part (embedding, fc1, ...).
+
+    Per run: mean l-infinity update over the last `window` steps of epoch 1
+    and over the first `window` steps of epoch 2, and their ratio; then mean
+    and std over seeds. A part "jumps" when the ratio's mean minus 3 std
+    exceeds 1 (the rise is larger than seed noise) and the mean ratio is
+    above `MIN_RATIO` (a rise of at least 20%).
+    """
+    rows = frame[frame["metric"].str.startswith(prefix)].copy()
+    rows["part"] = rows["metric"].str[len(prefix):]
+    out = []
+    for key, run in rows.groupby([*by, "part", "seed"], sort=False):
+        run = run.sort_values("step")
+        steps_per_epoch = round(run["step"].iloc[-1] / run["epoch"].iloc[-1])
+        before = run[(run.step > steps_per_epoch - window) & (run.step <= steps_per_epoch)]["value"].mean()
+        after = run[(run.step > steps_per_epoch) & (run.step <= steps_per_epoch + window)]["value"].mean()
+        out.append(dict(zip([*by, "part", "seed"], key), before=before, after=after, ratio=after / before))
+    per_run = pd.DataFrame(out)
+    agg = per_run.groupby([*by, "part"], sort=False)[["before", "after", "ratio"]].agg(["mean", "std"])
+    agg.columns = [f"{c}_{s}" for c, s in agg.columns]
+    agg = agg.reset_index()
+    agg["jumps"] = ((agg["ratio_mean"] - SHARP * agg["ratio_std"].fillna(0.0)) > 1.0) & (agg["ratio_mean"] > MIN_RATIO)
+    return agg

@@ -81,3 +81,15 @@ def test_sweep_with_probes_caches_under_the_probe_key(tmp_path, monkeypatch):
     b = sweep([RunConfig(**SMALL)], seeds=[0], n_jobs=1, progress=False)
     assert "a_distance" in set(a.metric) and "a_distance" not in set(b.metric)
     assert len(list(tmp_path.rglob("*.pkl"))) == 2
+
+
+def test_paired_rows_split_by_group_do_not_bias_the_estimate():
+    # a positive and its negative share most features: without groups the CV error exceeds 0.5
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=(1000, 6)).repeat(2, axis=0)
+    own = rng.normal(size=(2000, 2))
+    x = np.hstack([shared, own])
+    y = np.tile([1, 0], 1000)
+    users = np.arange(1000).repeat(2)
+    assert a_distance(x, y, groups=users) == pytest.approx(0.0, abs=0.12)
+    assert a_distance(x, y) < a_distance(x, y, groups=users)

@@ -15,31 +15,43 @@ noise floor.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from onepoch.train.callbacks import Callback
 
 
-def a_distance(features: np.ndarray, labels: np.ndarray, folds: int = 2, seed: int = 0) -> float:
-    """Proxy A-distance between the rows with label 0 and those with label 1."""
+def a_distance(features: np.ndarray, labels: np.ndarray, folds: int = 2, seed: int = 0, groups=None) -> float:
+    """Proxy A-distance between the rows with label 0 and those with label 1.
+
+    `groups` keeps related rows in the same fold. Our positive and its sampled
+    negative share the user and the history, so their embeddings are nearly
+    equal: split across folds, the classifier would learn one and be wrong
+    on the other, and the error would exceed 0.5 even between identical
+    distributions. Passing the users as groups avoids that.
+    """
     labels = np.asarray(labels).astype(int)
     if min(np.bincount(labels, minlength=2)) < folds:
         return float("nan")
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    predicted = cross_val_predict(clf, features, labels, cv=cv)
+    if groups is None:
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(clf, features, labels, cv=cv, groups=groups)
     err = 0.5 * (np.mean(predicted[labels == 0] != 0) + np.mean(predicted[labels == 1] != 1))
     return float(2.0 * (1.0 - 2.0 * err))
 
 
 class ADistanceProbe(Callback):
     """At each evaluation, the A-distance of the pooled embeddings on a fixed
-    sample of training rows and of test rows: all fields together, and each
+    sample of training rows and of test rows (whole users, folds split by user): all fields together, and each
     field alone (`per_field`). Recorded as metrics `a_distance` and
     `a_distance:<field>`. Reads the model only; uses its own random generator.
     """
@@ -50,10 +62,13 @@ class ADistanceProbe(Callback):
         self._rows: dict[str, np.ndarray] = {}
 
     def _rows_for(self, eval_set) -> np.ndarray:
+        """A fixed sample of whole users (all rows of each chosen user)."""
         if eval_set.name not in self._rows:
             rng = np.random.default_rng(self.seed)
-            n = len(eval_set.labels)
-            self._rows[eval_set.name] = np.sort(rng.permutation(n)[: min(self.samples, n)])
+            users = np.unique(eval_set.users)
+            per_user = len(eval_set.users) / len(users)
+            chosen = rng.permutation(users)[: max(1, int(self.samples / per_user))]
+            self._rows[eval_set.name] = np.flatnonzero(np.isin(eval_set.users, chosen))
         return self._rows[eval_set.name]
 
     def on_evaluate(self, state) -> None:
@@ -62,8 +77,9 @@ class ADistanceProbe(Callback):
             rows = self._rows_for(eval_set)
             with torch.inference_mode():
                 emb = state.model.embedding(eval_set.ids[torch.from_numpy(rows)]).numpy()
-            y = eval_set.labels[rows]
-            state.record(eval_set.name, "a_distance", a_distance(emb.reshape(len(rows), -1), y, self.folds, self.seed))
+            y, users = eval_set.labels[rows], eval_set.users[rows]
+            estimate = functools.partial(a_distance, labels=y, folds=self.folds, seed=self.seed, groups=users)
+            state.record(eval_set.name, "a_distance", estimate(emb.reshape(len(rows), -1)))
             if self.per_field:
                 for i, name in enumerate(names):
-                    state.record(eval_set.name, f"a_distance:{name}", a_distance(emb[:, i], y, self.folds, self.seed))
+                    state.record(eval_set.name, f"a_distance:{name}", estimate(emb[:, i]))
