@@ -19,7 +19,11 @@ ifeq ($(strip $(ONEPOCH_DATA)),)
   endif
 endif
 # Absolute paths: nbval starts the kernel in the notebook's folder, not here.
-ONEPOCH_CACHE ?= $(abspath .onepoch-cache)
+ONEPOCH_CACHE ?= .onepoch-cache
+override ONEPOCH_CACHE := $(abspath $(ONEPOCH_CACHE))
+ifneq ($(strip $(ONEPOCH_DATA)),)
+  override ONEPOCH_DATA := $(abspath $(ONEPOCH_DATA))
+endif
 export ONEPOCH_DATA ONEPOCH_CACHE
 export ONEPOCH_PROGRESS := 0
 export PYTHONHASHSEED := 0
