@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from onepoch.data import readers, sources, stats
+from onepoch.data import prepared, readers, sources, stats
 from onepoch.data.samples import build_samples, validate
 from onepoch.data.vocab import Vocabulary
 
@@ -77,12 +77,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get(ENV_CACHE) or DEFAULT_CACHE) / "data"
 
 
-def load(name: str, construction: str = "positions", max_history: int = 50, min_history: int = 1,
-         test_users: float = 0.1, max_users: int | None = None, seed: int = 0,
-         data_dir=None, download: bool = False) -> CTRData:
-    """Samples of data set `name` (see `onepoch.data.samples`), encoded with a training vocabulary."""
-    sources.source(name)  # unknown names fail first, listing the valid ones
+def load(name: str, construction: str | None = None, max_history: int | None = None,
+         min_history: int | None = None, test_users: float = 0.1, max_users: int | None = None,
+         seed: int = 0, data_dir=None, download: bool = False) -> CTRData:
+    """Samples of data set `name` (see `onepoch.data.samples`), encoded with a training vocabulary.
+
+    `construction`, `max_history`, `min_history` left as None take the data
+    set's defaults: "positions", 50, 1, except for the paper's own data sets,
+    "amazon-book" ("last", 100, 20: DIEN's; its minimum of 20 is part of the
+    data set) and "taobao" ("last", 100, 1), see `onepoch.data.amazon_book`
+    and `onepoch.data.taobao`.
+    """
+    args = sources.load_arguments(name, construction, max_history, min_history)  # unknown names fail here
+    construction, max_history, min_history = args["construction"], args["max_history"], args["min_history"]
     validate(construction, max_history, min_history, test_users, max_users, seed)
+    prepared.check_size(name, construction, max_users)
     paths = sources.ensure_files(name, data_dir=data_dir, download=download)
     params = dict(construction=construction, max_history=int(max_history), min_history=int(min_history),
                   # the user split share only matters for "last": keep it out of other keys

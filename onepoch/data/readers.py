@@ -54,7 +54,12 @@ def read_dataset(name: str, data_dir=None, download: bool = False) -> Interactio
 
 def read_files(name: str, paths: Mapping[str, os.PathLike]) -> Interactions:
     """Read already verified files of registered data set `name` with its reader."""
-    reader = {"s3rec": read_s3rec, "ml100k": read_ml100k}[sources.source(name).reader]
+    src = sources.source(name)
+    if src.prepared:  # multi-GB raw files: streamed once, cached (onepoch.data.prepared)
+        from onepoch.data import prepared
+
+        return prepared.interactions(name, dict(paths))
+    reader = {"s3rec": read_s3rec, "ml100k": read_ml100k}[src.reader]
     return reader(paths, name=name)
 
 

@@ -5,6 +5,10 @@ Data files never live in the repository. They are read from a data folder
 on request, downloaded from their original public source. A download is
 streamed to `<file>.part`, verified, then renamed, so a half-written file
 never sits under the final name.
+
+The paper's own data sets (`amazon-book`, `taobao`) are multi-GB raw files
+that are streamed once into cached arrays: their files, downloads (resumed,
+checksums printed to pin) and preparation live in `onepoch.data.prepared`.
 """
 from __future__ import annotations
 
@@ -40,18 +44,26 @@ _TIMEOUT_S = 60  # per socket operation: fail rather than hang on a dead connect
 class DataFile:
     role: str  # the reader's name for the file: "sequences", "attributes", "inter", ...
     path: str  # relative to the data folder
-    sha256: str
-    url: str  # the file itself, or the archive holding it
+    sha256: str | None  # None: no published sum (prepared data sets only; see onepoch.data.prepared)
+    url: str | None  # the file itself, or the archive holding it; None: no public download (see `manual`)
     member: str | None = None  # path inside the archive at `url`
     archive_sha256: str | None = None
+    alternatives: tuple[str, ...] = ()  # other accepted paths (compressed copies), tried after `path`
+    size: int | None = None  # bytes, when known
 
 
 @dataclass(frozen=True)
 class DatasetSource:
     name: str
-    reader: str  # "s3rec" or "ml100k" (see onepoch.data.readers)
+    reader: str  # "s3rec", "ml100k" (onepoch.data.readers), or a prepared reader (onepoch.data.prepared)
     files: tuple[DataFile, ...]
     description: str = ""
+    # load() arguments left as None take these values (else LOAD_DEFAULTS)
+    defaults: tuple[tuple[str, object], ...] = ()
+    # part of the data set's definition: load() never goes below it (Amazon Book: DIEN keeps histories >= 20)
+    min_history_floor: int = 0
+    manual: str = ""  # how to get the files by hand when they cannot be downloaded (login, no network)
+    prepared: bool = False  # multi-GB raw files streamed once into cached arrays (onepoch.data.prepared)
 
 
 def _s3rec(name: str, stem: str, seq_sha: str, attr_sha: str, description: str) -> DatasetSource:
@@ -99,6 +111,42 @@ DATASETS: dict[str, DatasetSource] = {
     "ml-100k": _ml100k(),
 }
 
+# -- the paper's own data sets (Sec. 6.1), prepared from multi-GB raw files ---------
+
+# Amazon product data 2014 (McAuley et al.), the files DIEN's and the paper's scripts download.
+AMAZON_2014_URL = "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles/"
+AMAZON_HOME = "http://jmcauley.ucsd.edu/data/amazon/"
+TAOBAO_HOME = "https://tianchi.aliyun.com/dataset/649"
+
+DATASETS["amazon-book"] = DatasetSource(
+    "amazon-book", "amazon_book",
+    # sha256 and size are None: no checksums are published for these files and they cannot be
+    # fetched from the machines this project is developed on. The first download prints the
+    # computed sha256 (and size) so that it can be pinned here; a known sum is always verified.
+    (DataFile("reviews", "amazon-book/reviews_Books_5.json.gz", None, AMAZON_2014_URL + "reviews_Books_5.json.gz"),
+     DataFile("meta", "amazon-book/meta_Books.json.gz", None, AMAZON_2014_URL + "meta_Books.json.gz")),
+    "Amazon Books 5-core reviews and metadata (McAuley et al.), DIEN's preprocessing: the paper's Amazon Book",
+    defaults=(("construction", "last"), ("max_history", 100), ("min_history", 20)),
+    min_history_floor=20,
+    manual=f"the 2014 Amazon product data, {AMAZON_HOME} (per-category files 'Books': 5-core reviews and metadata)",
+    prepared=True,
+)
+DATASETS["taobao"] = DatasetSource(
+    "taobao", "taobao",
+    # Tianchi needs a (free) login: no download URL, no published checksum.
+    (DataFile("behavior", "taobao/UserBehavior.csv", None, None,
+              alternatives=("taobao/UserBehavior.csv.zip", "taobao/UserBehavior.zip", "taobao/UserBehavior.csv.gz")),),
+    "Taobao user behaviour (Tianchi data set 649): clicks only, each user's last click with its history",
+    defaults=(("construction", "last"), ("max_history", 100), ("min_history", 1)),
+    manual=(f"'User Behavior Data from Taobao for Recommendation' at {TAOBAO_HOME} (log in with a free "
+            "Alibaba Cloud / Tianchi account, download UserBehavior.csv.zip, about 0.9 GB; unzipping it "
+            "is optional)"),
+    prepared=True,
+)
+
+# What load() uses for an argument left as None, unless the data set says otherwise.
+LOAD_DEFAULTS = {"construction": "positions", "max_history": 50, "min_history": 1}
+
 
 def source(name: str) -> DatasetSource:
     """The registry entry of `name`; an unknown name lists the valid ones."""
@@ -121,6 +169,23 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
 
 
 _resolve_dir = data_dir  # ensure_files' argument shadows the function's name
+
+
+def load_arguments(name: str, construction: str | None = None, max_history: int | None = None,
+                   min_history: int | None = None) -> dict:
+    """`load()`'s construction arguments with None replaced by the data set's defaults.
+
+    A data set's `min_history_floor` is part of its definition: a smaller
+    `min_history` is raised to it (Amazon Book keeps only histories of at least
+    20 reviews, as DIEN's preprocessing does, whatever the run's setting).
+    """
+    src = source(name)
+    given = {"construction": construction, "max_history": max_history, "min_history": min_history}
+    defaults = LOAD_DEFAULTS | dict(src.defaults)
+    out = {k: defaults[k] if v is None else v for k, v in given.items()}
+    if isinstance(out["min_history"], int) and not isinstance(out["min_history"], bool):
+        out["min_history"] = max(out["min_history"], src.min_history_floor)
+    return out
 
 
 # -- checksums -------------------------------------------------------------
@@ -167,6 +232,10 @@ def ensure_files(name: str, data_dir: str | os.PathLike | None = None, download:
     """
     src = source(name)
     folder = _resolve_dir(data_dir)
+    if src.prepared:
+        from onepoch.data import prepared
+
+        return prepared.ensure_files(src, folder, download)
     paths = {f.role: folder / f.path for f in src.files}
     missing = [f for f in src.files if not paths[f.role].is_file()]
     if missing and not download:
