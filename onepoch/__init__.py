@@ -21,7 +21,7 @@ _LAZY = {
     "load": "onepoch.data",
     "fit": "onepoch.train",
     "Callback": "onepoch.train",
-    **{m: None for m in ("book", "claims", "cli", "config", "data", "ledger", "metrics", "models", "probes",
+    **{m: None for m in ("book", "claims", "cli", "config", "data", "ledger", "factors", "metrics", "models", "probes",
                          "plots", "runs", "summary", "train")},
 }
 

@@ -145,3 +145,98 @@ def record_each_epoch(table: pd.DataFrame, chapter: str, label: str = "dataset")
     checks = [(bool(r.sharp_drop), f"{getattr(r, label)} epoch {r.boundary}->{r.boundary + 1}: drop {pm(r.drop_mean, r.drop_std)}")
               for r in table.itertuples()]
     return record_checks("C15", checks, chapter, f"every boundary must show a sharp drop; {SHARP_RULE}.")
+
+
+def _drop_check(r, name: str, expect: bool) -> tuple[bool, str]:
+    said = "sharp drop" if r.sharp_drop else "no sharp drop"
+    return (bool(r.sharp_drop) == expect, f"{r.dataset} {name}={getattr(r, name)}: {said} ({pm(r.drop_mean, r.drop_std)})")
+
+
+def record_drops(claim: str, tables: list[tuple[str, pd.DataFrame]], chapter: str, expect: bool = True,
+                 note: str = "") -> dict:
+    """A claim that every setting of some factors drops sharply (expect=True) or none does."""
+    checks = [_drop_check(r, name, expect) for name, table in tables for r in table.itertuples()]
+    want = "a sharp drop" if expect else "no sharp drop"
+    return record_checks(claim, checks, chapter, f"every setting must show {want}; {SHARP_RULE}. {note}".strip())
+
+
+def record_no_help(claim: str, tables: list[tuple[str, pd.DataFrame, str]], chapter: str) -> dict:
+    """C8: settings that neither remove the drop nor raise the best AUC above the baseline's.
+
+    `tables` holds (factor name, factor_table, baseline label)."""
+    checks = []
+    for name, table, baseline in tables:
+        for ds, part in table.groupby("dataset", sort=False):
+            base = part[part[name] == baseline].iloc[0]
+            for r in part[part[name] != baseline].itertuples():
+                checks.append(_drop_check(r, name, True))
+                helps = r.best_mean > base.best_mean + 2 * max(base.best_std, r.best_std)
+                checks.append((not helps, f"{ds} {name}={getattr(r, name)}: best {pm(r.best_mean, r.best_std)} vs "
+                                          f"{pm(base.best_mean, base.best_std)} without it"))
+    rule = (f"each setting must still drop sharply ({SHARP_RULE}) and its best test AUC must not exceed the "
+            "baseline's by more than 2 seed standard deviations.")
+    return record_checks(claim, checks, chapter, rule)
+
+
+def record_optimizers(table: pd.DataFrame, chapter: str) -> dict:
+    """C7 from a drop table by [dataset, optimizer, lr]."""
+    checks = []
+    for ds, part in table.groupby("dataset", sort=False):
+        ref = part[(part.optimizer == "adam") & (part.lr == 1e-3)]
+        ref_best = float(ref.best_mean.iloc[0]) if len(ref) else float("nan")
+        for r in part.itertuples():
+            label = f"{ds} {r.optimizer} lr={r.lr:g}"
+            text = f"{label}: {'sharp drop' if r.sharp_drop else 'no sharp drop'} ({pm(r.drop_mean, r.drop_std)}), best {pm(r.best_mean, r.best_std)}"
+            if r.optimizer in ("adam", "rmsprop") and r.lr >= 1e-3:
+                checks.append((bool(r.sharp_drop), text))
+            elif r.optimizer == "sgd" or r.lr <= 1e-6:
+                checks.append((not r.sharp_drop and r.best_mean < ref_best, text + f" vs Adam 1e-3 best {ref_best:.4f}"))
+    rule = ("Adam and RMSprop at learning rates >= 1e-3 must drop sharply; SGD at any learning rate and any optimizer "
+            f"at <= 1e-6 must not, and must reach a lower best test AUC than Adam at 1e-3; {SHARP_RULE}. "
+            "Settings between (Adam 1e-4, 1e-5) are shown but not judged.")
+    return record_checks("C7", checks, chapter, rule)
+
+
+def record_long_tail(shares: pd.DataFrame, chapter: str, limit: float = 0.05) -> dict:
+    """C9 from a table with columns dataset, bottom_share (share of occurrences of the rarest 50% of IDs)."""
+    checks = [(bool(r.bottom_share < limit), f"{r.dataset}: {100 * r.bottom_share:.1f}% of occurrences")
+              for r in shares.itertuples()]
+    return record_checks("C9", checks, chapter,
+                         f"the rarest 50% of IDs (all fields together, training samples) must carry under "
+                         f"{100 * limit:.0f}% of occurrences, i.e. within 2x of the paper's 2.5%.")
+
+
+def record_sparsity(table: pd.DataFrame, name: str, baseline: str, chapter: str) -> dict:
+    """C10 from a factor_table whose settings are '<kind> m=<m>' labels plus a baseline label."""
+    checks = []
+    for ds, part in table.groupby("dataset", sort=False):
+        base = part[part[name] == baseline].iloc[0]
+        for kind in ("filter", "hash"):
+            rows = part[part[name].str.startswith(kind)]
+            if rows.empty:
+                continue
+            ms = rows[name].str.partition("m=")[2].astype(float)
+            largest, smallest = rows.loc[ms.idxmax()], rows.loc[ms.idxmin()]
+            checks.append((not smallest.sharp_drop and smallest.drop_mean < largest.drop_mean,
+                           f"{ds} {kind}: drop {pm(largest.drop_mean, largest.drop_std)} at m={ms.max():g} -> "
+                           f"{pm(smallest.drop_mean, smallest.drop_std)} at m={ms.min():g}"))
+            checks.append((smallest.best_mean < base.best_mean,
+                           f"{ds} {kind}: best {pm(smallest.best_mean, smallest.best_std)} at m={ms.min():g} vs "
+                           f"{pm(base.best_mean, base.best_std)} without it"))
+    rule = (f"for each transform, the drop at the smallest m must be smaller than at the largest m and not sharp "
+            f"({SHARP_RULE}), and the best test AUC at the smallest m must be below the untransformed model's.")
+    return record_checks("C10", checks, chapter, rule)
+
+
+def record_fields(table: pd.DataFrame, name: str, baseline: str, without: str, chapter: str) -> dict:
+    """C11 from a factor_table with a baseline setting and a setting without the fine-grained fields."""
+    checks = []
+    for ds, part in table.groupby("dataset", sort=False):
+        base = part[part[name] == baseline].iloc[0]
+        r = part[part[name] == without].iloc[0]
+        checks.append((not r.sharp_drop, f"{ds} without item-ID fields: drop {pm(r.drop_mean, r.drop_std)}"))
+        checks.append((r.best_mean < base.best_mean, f"{ds}: best {pm(r.best_mean, r.best_std)} without vs "
+                                                      f"{pm(base.best_mean, base.best_std)} with them"))
+    return record_checks("C11", checks, chapter,
+                         f"without item ID and history item IDs there must be no sharp drop ({SHARP_RULE}) and a "
+                         "lower best test AUC than with all fields.")
