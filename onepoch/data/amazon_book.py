@@ -23,7 +23,7 @@ Preparation (streamed; `onepoch.data.prepared` caches the result):
 - users are numbered 0.. and items 1.. in order of first appearance in the
   reviews file (0 = padding); `Prepared.names` keeps the raw string ids;
 - malformed lines (not JSON / not a dict literal, a missing or mistyped
-  field) are skipped and counted; more than 1 % of them rejects the file.
+  field) are skipped and counted; more than 1 % of them (and over 10) rejects the file.
 
 Samples (`onepoch.data.samples`, construction "last", the data set's
 defaults: `load("amazon-book")`), which is what DIEN's scripts

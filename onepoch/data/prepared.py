@@ -49,8 +49,10 @@ from onepoch.errors import DataError
 PREP_VERSION = 1
 # reader name (sources.DatasetSource.reader) -> module with `prepare(paths) -> Prepared`
 PREPARERS = {"amazon_book": "onepoch.data.amazon_book", "taobao": "onepoch.data.taobao"}
-# a raw file with more malformed rows than this share is rejected as the wrong file
+# a raw file with more malformed rows than this share (and more than MAX_BAD_ROWS) is rejected as
+# the wrong or a damaged file; fewer are skipped with a warning
 MAX_BAD_SHARE = 0.01
+MAX_BAD_ROWS = 10
 _CHUNK = 1 << 20
 
 
@@ -131,7 +133,7 @@ class BadRows:
         if good <= 0:
             raise DataError(f"{self.path}: no valid {self.what}s ({rows} rows read; {where or 'empty file'}). "
                             "Is it the right file? Delete it and get it again")
-        if self.count > MAX_BAD_SHARE * rows:
+        if self.count > max(MAX_BAD_SHARE * rows, MAX_BAD_ROWS):
             raise DataError(f"{self.path}: {self.count} of {rows} {self.what}s are malformed (more than "
                             f"{MAX_BAD_SHARE:.0%}; {where}). Is it the right, complete file? Delete it and get it again")
         if self.count:
@@ -464,6 +466,8 @@ PAPER_TABLE2 = {
         "item_id": (725_540, 1.36), "cat_id": (7_849, 125.8), "all": (4_049_291, 44.99)}},
 }
 ALL_LEAVES_OUT = {"taobao": ("user_id",)}
+_TABLE2_DTYPES = {"unique_ids": "int64", "occurrences": "int64", "mean_occurrences": "float64",
+                  "paper_unique_ids": "Int64", "paper_mean_occurrences": "Float64"}
 _RAW = {"user_id": ("user_raw", "user"), "item_id": ("item", "item"), "cat_id": ("category", "category"),
         "hist_item_ids": ("hist_items", "item"), "hist_cat_ids": ("hist_cats", "category")}
 
@@ -520,7 +524,7 @@ def table2(name: str, construction: str | None = None, max_history: int | None =
     path = cache_dir() / "table2" / f"{hashlib.sha256(payload.encode()).hexdigest()}.json"
     try:
         stored = json.loads(path.read_text())
-        frame = pd.DataFrame(stored["rows"]).set_index("field")
+        frame = pd.DataFrame(stored["rows"]).set_index("field").astype(_TABLE2_DTYPES)
         frame.attrs.update(stored["attrs"])
         return frame
     except (OSError, ValueError, KeyError):
@@ -530,12 +534,13 @@ def table2(name: str, construction: str | None = None, max_history: int | None =
     paper = PAPER_TABLE2.get(name, {"samples": None, "fields": {}})
     frame["paper_unique_ids"] = [paper["fields"].get(f, (None, None))[0] for f in frame.index]
     frame["paper_mean_occurrences"] = [paper["fields"].get(f, (None, None))[1] for f in frame.index]
-    frame = frame.astype({"paper_unique_ids": "Int64", "paper_mean_occurrences": "Float64"})
+    frame = frame.astype(_TABLE2_DTYPES)
     frame.attrs.update(name=name, samples=int(len(train["label"]) + len(test["label"])),
                        train_samples=int(len(train["label"])), test_samples=int(len(test["label"])),
                        paper_samples=paper["samples"], params=params)
-    rows = json.loads(frame.reset_index().to_json(orient="records"))
-    _atomic_write(path, json.dumps({"rows": rows, "attrs": frame.attrs}, indent=1).encode())
+    rows = [{k: None if pd.isna(v) else v for k, v in row.items()}  # exact floats, NA as null
+            for row in frame.reset_index().astype(object).to_dict("records")]
+    _atomic_write(path, json.dumps({"rows": rows, "attrs": frame.attrs}, indent=1, default=_json_default).encode())
     return frame
 
 

@@ -39,7 +39,7 @@ Streaming: the file is read in blocks of whole lines (64 MiB), each parsed
 by pandas' C parser with integer dtypes; a block holding a malformed row
 (wrong number of fields, a non-integer, an unknown behavior type, an id out
 of range) is re-parsed line by line so that exactly the bad rows are skipped
-and counted (more than 1 % rejects the file). Only three int32 columns per
+and counted (more than 1 %, and over 10, rejects the file). Only three int32 columns per
 click are kept (user, item, timestamp: 12 bytes), plus an item -> category
 table. When the file is grouped by user and time-ordered within each user,
 as the published file is, no sort is needed; otherwise one stable sort by
