@@ -56,7 +56,8 @@ def curves(
 
     enc_color = alt.Color(f"{color}:N", title=color) if color else alt.value("#1f77b4")
     dash = (
-        alt.StrokeDash("split:N", title="split", sort=["test", "train"])
+        alt.StrokeDash("split:N", title="split", sort=["test", "train"],
+                       legend=None if color == "split" else alt.Legend())
         if len(splits) > 1
         else alt.value([1, 0])
     )
