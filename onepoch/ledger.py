@@ -160,25 +160,29 @@ def table():
 
 
 def to_html(frame=None) -> str:
-    """The ledger as a plain HTML table (no index), chapter names linked to their pages."""
+    """The ledger as a plain HTML table (no index), chapter names linked to their pages.
+
+    The measurement is a list of its parts (rows record them joined by '; '),
+    with the evidence and the verdict's rule beneath in small type, so the
+    table stays five columns wide."""
     import html
 
     frame = table() if frame is None else frame
-    heads = {"claim": "Claim", "paper_says": "The paper says", "measured": "We measured",
-             "verdict": "Verdict", "chapter": "Chapter", "evidence": "Evidence"}
+    heads = ("Claim", "The paper says", "We measured", "Verdict", "Chapter")
     out = ['<table class="onepoch-ledger table">', "<thead><tr>"]
-    out += [f"<th>{heads[c]}</th>" for c in COLUMNS]
+    out += [f"<th>{h}</th>" for h in heads]
     out.append("</tr></thead><tbody>")
     for row in frame.itertuples(index=False):
-        out.append("<tr>")
-        for col in COLUMNS:
-            value = html.escape(str(getattr(row, col)))
-            if col == "chapter" and value:
-                value = f'<a href="{value}.html">{value}</a>'
-            elif col == "verdict":
-                value = f'<span class="verdict verdict-{value.replace(" ", "-")}">{value}</span>'
-            out.append(f"<td>{value}</td>")
-        out.append("</tr>")
+        parts = [html.escape(p) for p in str(row.measured).split("; ") if p]
+        measured = parts[0] if len(parts) == 1 else "<ul>" + "".join(f"<li>{p}</li>" for p in parts) + "</ul>"
+        if row.evidence:
+            measured += f'<p class="ledger-evidence"><small>{html.escape(str(row.evidence))}</small></p>'
+        verdict = html.escape(str(row.verdict))
+        chapter = html.escape(str(row.chapter))
+        cells = [html.escape(str(row.claim)), html.escape(str(row.paper_says)), measured,
+                 f'<span class="verdict verdict-{verdict.replace(" ", "-")}">{verdict}</span>',
+                 f'<a href="{chapter}.html">{chapter}</a>' if chapter else ""]
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
 
