@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +49,31 @@ class FieldLayout:
         cols = [tensors[f].reshape(len(tensors[f]), -1) for f in self.names]
         return torch.cat(cols, dim=1).contiguous()
 
+    @cached_property
+    def _ends(self) -> torch.Tensor:
+        return torch.tensor([start + width - 1 for _, start, width in self.spans()])
+
+    def bags(self, ids: torch.Tensor) -> "Bags":
+        """The pooling input of packed ids: each (row, field) is a bag of its non-zero ids."""
+        present = ids != 0
+        upto = present.cumsum(dim=1).index_select(1, self._ends)  # non-zero ids up to each field's end
+        counts = torch.diff(upto, dim=1, prepend=torch.zeros_like(upto[:, :1])).flatten()
+        return Bags(ids[present], counts.cumsum(0) - counts, len(ids))
+
+
+@dataclass(frozen=True)
+class Bags:
+    """Packed ids prepared for pooling: the non-zero ids of all (row, field)
+    bags back to back, and where each bag starts. Evaluation prepares these
+    once per evaluation set; a training batch is prepared in its step."""
+
+    ids: torch.Tensor  # (number of non-zero ids,)
+    offsets: torch.Tensor  # (rows * fields,)
+    rows: int
+
+    def __len__(self) -> int:
+        return self.rows
+
 
 def init_embedding(weight: torch.Tensor, scheme: str, std: float, generator=None) -> None:
     """Initialise an embedding table in place.
@@ -81,15 +107,11 @@ class FieldEmbedding(nn.Module):
     def reset_parameters(self, generator=None) -> None:
         init_embedding(self.table.weight, self.init, self.init_std, generator)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: "torch.Tensor | Bags") -> torch.Tensor:
         # One embedding_bag call pools every field of every row: each (row,
         # field) is a bag of its non-zero ids, mean-pooled (an empty bag gives
         # a zero vector). One call means one dense gradient for the table per
         # step instead of one per field, and padding is never looked up.
-        present = ids != 0
-        ends = torch.tensor([start + width - 1 for _, start, width in self.layout.spans()])
-        upto = present.cumsum(dim=1).index_select(1, ends)  # non-zero ids up to each field's end
-        counts = torch.diff(upto, dim=1, prepend=torch.zeros_like(upto[:, :1]))
-        offsets = counts.flatten().cumsum(0) - counts.flatten()
-        pooled = F.embedding_bag(ids[present], self.table.weight, offsets, mode="mean")
-        return pooled.view(len(ids), len(self.layout.names), self.dim)
+        bags = ids if isinstance(ids, Bags) else self.layout.bags(ids)
+        pooled = F.embedding_bag(bags.ids, self.table.weight, bags.offsets, mode="mean")
+        return pooled.view(bags.rows, len(self.layout.names), self.dim)

@@ -92,10 +92,17 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
             f"batch_size {config.batch_size} is larger than the {n} training samples; "
             "use a smaller batch_size or more data (max_users)"
         )
+    if config.eval_every > steps_per_epoch * config.epochs:  # checked before any training, not after it
+        raise OnepochError(
+            f"eval_every={config.eval_every} is more than the {steps_per_epoch * config.epochs} steps of this run "
+            f"({config.epochs} epoch(s) of {steps_per_epoch} steps: {n} training samples / batch_size "
+            f"{config.batch_size}), so the curves would only have the epoch ends; use eval_every < {steps_per_epoch} "
+            "to see inside an epoch, or more epochs or data"
+        )
     sample = train_sample_index(n, config.train_eval_size)
     eval_sets = [
-        EvalSet("train", train_ids[sample], data.train["label"][sample], data.train["user_raw"][sample]),
-        EvalSet("test", layout.pack(data.test), data.test["label"], data.test["user_raw"]),
+        EvalSet("train", train_ids[sample], data.train["label"][sample], data.train["user_raw"][sample], layout),
+        EvalSet("test", layout.pack(data.test), data.test["label"], data.test["user_raw"], layout),
     ]
 
     model = build_model(config, data.vocab_size, layout)

@@ -1,0 +1,57 @@
+"""Evaluation's speed-ups (small chunks, pooling input prepared once) must not
+change a single prediction compared with the plain chunked forward pass of
+earlier versions: cached results stay valid only if the bits are the same."""
+import numpy as np
+import pytest
+import torch
+
+from onepoch.config import RunConfig
+from onepoch.models import FieldLayout, build_model
+from onepoch.train import evaluate
+from onepoch.train.evaluate import EvalSet, predict
+
+from helpers import tiny_data
+
+
+def _model_and_ids(model_name):
+    data = tiny_data(2000, 6000)
+    cfg = RunConfig(model=model_name)  # the paper's shapes: 200-80-1
+    layout = FieldLayout.of(data.train, cfg.fields)
+    torch.manual_seed(0)
+    model = build_model(cfg, data.vocab_size, layout)
+    with torch.no_grad():  # non-trivial running statistics and embeddings
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.normal_()
+                m.running_var.uniform_(0.5, 2.0)
+        model.embedding.table.weight.normal_()
+    return model, layout, layout.pack(data.test), data.test
+
+
+@pytest.mark.parametrize("model_name", ["dnn", "lr"])
+def test_prepared_chunks_give_the_bits_of_segment_sized_chunks(monkeypatch, model_name):
+    # scaled down: segments of 2048 rows (32768 in the package), pieces of 256 (1024)
+    monkeypatch.setattr(evaluate, "SEGMENT", 2048)
+    monkeypatch.setattr(evaluate, "EVAL_CHUNK", 256)
+    model, layout, ids, test = _model_and_ids(model_name)
+    for n in (1, 3, 5, 255, 257, 259, 2047, 2049, 2051, 2048 + 259, 4096 + 3, 4099, 6000):
+        es = EvalSet("test", ids[:n], test["label"][:n], test["user_raw"][:n], layout)
+        old = predict(model, [es.ids[i : i + 2048] for i in range(0, n, 2048)])  # how earlier versions cut
+        assert np.array_equal(predict(model, es.inputs()), old), n
+        assert np.array_equal(predict(model, es.ids), old), n
+
+
+def test_pieces_cover_every_row_once_and_no_sliver_is_left():
+    ids = torch.arange(70_001).view(-1, 1)
+    parts = evaluate._chunks(ids, 1024)
+    assert torch.equal(torch.cat(parts), ids)
+    assert min(len(p) for p in parts) >= 1024
+    assert all(len(p) < 2048 for p in parts)
+
+
+def test_scores_with_and_without_layout_agree():
+    model, layout, ids, test = _model_and_ids("dnn")
+    plain = EvalSet("test", ids, test["label"], test["user_raw"])
+    fast = EvalSet("test", ids, test["label"], test["user_raw"], layout)
+    assert plain.scores(model) == fast.scores(model)
+    assert model.training  # predict restores the mode
