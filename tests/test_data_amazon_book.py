@@ -359,9 +359,14 @@ def test_prepared_arrays_are_cached_and_reused(raw, monkeypatch):
     assert other.train["hist_item_ids"].shape[1] == 30
 
 
-def test_positions_on_the_whole_data_set_asks_for_a_subset(raw):
-    with pytest.raises(DataError, match="max_users"):
+def test_samples_that_would_not_fit_in_memory_are_refused_with_the_fix(raw, monkeypatch):
+    prepare(raw)
+    monkeypatch.setenv("ONEPOCH_MAX_DATA_GB", "0.004")
+    with pytest.raises(DataError, match="needs about .* GB of memory.*max_users"):
         load(NAME, construction="positions", data_dir=raw.folder)
+    monkeypatch.setenv("ONEPOCH_MAX_DATA_GB", "0.1")
+    data = load(NAME, construction="positions", data_dir=raw.folder)  # every position with >= 20 before it
+    assert len(data.train["label"]) > 2 * len(data.test["label"])
 
 
 # -- Table 2 --------------------------------------------------------------------------------

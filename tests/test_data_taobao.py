@@ -304,10 +304,14 @@ def test_load_defaults_contract_and_vocabulary(raw):
     assert RunConfig(dataset=NAME).dataset == NAME
 
 
-def test_positions_needs_a_user_subset(raw):
+def test_positions_beyond_the_memory_budget_asks_for_a_user_subset(raw, monkeypatch):
+    prepare(raw)
+    monkeypatch.setenv("ONEPOCH_MAX_DATA_GB", "0.001")
     with pytest.raises(DataError, match="max_users"):
         load(NAME, construction="positions", data_dir=raw.folder)
-    prepare(raw)
+    lengths = np.diff(prepared.load_prepared(NAME, sources.ensure_files(NAME, raw.folder)).offsets)
+    need = prepared.estimated_bytes(lengths, "positions", 100, 1, 20)
+    monkeypatch.setenv("ONEPOCH_MAX_DATA_GB", str(need * 1.01 / 1e9))
     small = load(NAME, construction="positions", max_users=20, data_dir=raw.folder)
     assert len(torch.unique(torch.cat([small.train["user_raw"], small.test["user_raw"]]))) <= 20
 

@@ -91,7 +91,6 @@ def load(name: str, construction: str | None = None, max_history: int | None = N
     args = sources.load_arguments(name, construction, max_history, min_history)  # unknown names fail here
     construction, max_history, min_history = args["construction"], args["max_history"], args["min_history"]
     validate(construction, max_history, min_history, test_users, max_users, seed)
-    prepared.check_size(name, construction, max_users)
     paths = sources.ensure_files(name, data_dir=data_dir, download=download)
     params = dict(construction=construction, max_history=int(max_history), min_history=int(min_history),
                   # the user split share only matters for "last": keep it out of other keys
@@ -121,6 +120,8 @@ def _key(name: str, files_checksum: str, params: dict) -> str:
 
 def _build(name: str, paths: dict, key: str, params: dict) -> CTRData:
     inter = readers.read_files(name, paths)
+    prepared.check_memory(name, inter, params["construction"], params["max_history"], params["min_history"],
+                          params["max_users"])  # the paper's data sets are large: fail early, with the fix
     args = dict(params, test_users=params["test_users"] or 0.1)
     train_raw, test_raw = build_samples(inter, **args)
     vocab = Vocabulary.fit(train_raw)

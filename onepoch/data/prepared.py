@@ -516,7 +516,6 @@ def table2(name: str, construction: str | None = None, max_history: int | None =
 
     args = sources.load_arguments(name, construction, max_history, min_history)
     validate(args["construction"], args["max_history"], args["min_history"], test_users, max_users, seed)
-    check_size(name, args["construction"], max_users)
     paths = sources.ensure_files(name, data_dir=data_dir, download=download)
     params = dict(args, test_users=float(test_users), max_users=max_users, seed=int(seed))
     payload = json.dumps({"name": name, "files": readers.files_checksum(paths), "params": params,
@@ -529,7 +528,10 @@ def table2(name: str, construction: str | None = None, max_history: int | None =
         return frame
     except (OSError, ValueError, KeyError):
         pass
-    train, test = build_samples(readers.read_files(name, paths), **params)
+    inter = readers.read_files(name, paths)
+    check_memory(name, inter, args["construction"], args["max_history"], args["min_history"], max_users)
+    train, test = build_samples(inter, **params)
+    del inter
     frame = raw_field_stats([train, test], ALL_LEAVES_OUT.get(name, ()))
     paper = PAPER_TABLE2.get(name, {"samples": None, "fields": {}})
     frame["paper_unique_ids"] = [paper["fields"].get(f, (None, None))[0] for f in frame.index]
@@ -558,10 +560,42 @@ def print_table2(name: str, **load_args) -> pd.DataFrame:
 
 # -- limits ---------------------------------------------------------------------------------
 
-def check_size(name: str, construction: str, max_users: int | None) -> None:
-    """The "positions" construction on a whole prepared data set would not fit in memory."""
-    src = sources.source(name)
-    if src.prepared and construction == "positions" and max_users is None:
-        raise DataError(f"construction='positions' on all of {name!r} makes a sample of every interaction "
-                        "(millions of rows, each with a history): use construction='last' (the paper's), "
-                        "or set max_users to a subset of users")
+ENV_MAX_GB = "ONEPOCH_MAX_DATA_GB"
+
+
+def memory_budget() -> float:
+    """Bytes `load()` may use to build a prepared data set's samples: `$ONEPOCH_MAX_DATA_GB`, else 75 % of RAM."""
+    if os.environ.get(ENV_MAX_GB):
+        return float(os.environ[ENV_MAX_GB]) * 1e9
+    try:
+        return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return float("inf")
+
+
+def estimated_bytes(lengths: np.ndarray, construction: str, max_history: int, min_history: int,
+                    max_users: int | None) -> float:
+    """Memory to build the samples: int64 histories of every (positive, negative) row, about 5 copies
+    (positives, raw pairs of two fields, encoded tensors), plus the sequences twice."""
+    share = min(1.0, max_users / len(lengths)) if max_users and len(lengths) else 1.0
+    if construction == "positions":
+        positives = float(np.maximum(lengths - min_history, 0).sum())
+    else:
+        positives = float((lengths > min_history).sum())
+    width = min(max_history, max(int(lengths.max()) - 1, 1)) if len(lengths) else 1
+    return share * (2 * positives * (width + 3) * 8 * 5 + float(lengths.sum()) * 16)
+
+
+def check_memory(name: str, inter, construction: str, max_history: int, min_history: int,
+                 max_users: int | None) -> None:
+    """Refuse, with the fix, samples of a prepared data set that would not fit in memory."""
+    if not sources.source(name).prepared:
+        return
+    lengths = np.fromiter(map(len, inter.sequences), dtype=np.int64, count=inter.n_users)
+    need, budget = estimated_bytes(lengths, construction, max_history, min_history, max_users), memory_budget()
+    if need > budget:
+        raise DataError(
+            f"building {name!r} with construction={construction!r}, max_history={max_history}, "
+            f"max_users={max_users} needs about {need / 1e9:.0f} GB of memory, more than the "
+            f"{budget / 1e9:.0f} GB allowed (${ENV_MAX_GB}, default 75 % of this machine's RAM). Use "
+            "construction='last' (the paper's), a smaller max_history, or max_users (a subset of users)")
