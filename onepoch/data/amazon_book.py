@@ -14,7 +14,9 @@ DIEN's and the paper's `prepare_data.sh`):
 Preparation (streamed; `onepoch.data.prepared` caches the result):
 
 - every valid review is a positive interaction; each user's reviews are
-  sorted by `unixReviewTime`, ties kept in file order (DIEN: a stable sort);
+  sorted by `unixReviewTime`, ties kept in file order (DIEN's
+  `process_data.py` as most copies have it: a stable sort; the DIEN author's
+  first version kept the file's order, which is by item, not by time);
 - an item's category is the LAST entry of the FIRST path in `categories`
   (DIEN: `categories[0][-1]`); items without metadata or categories get
   category 0 (unknown) -- DIEN gives a positive without metadata the token
