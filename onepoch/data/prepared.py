@@ -202,12 +202,11 @@ def _read_memo() -> dict:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a (large) file, remembered on disk and in `sources`' in-process memo."""
+    """sha256 of a (large) file, remembered on disk by (path, size, mtime, ctime) -- any write
+    changes the ctime -- and handed to `sources`' in-process memo, so `load()` does not hash again."""
     path = Path(path)
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key in sources._SHA_CACHE:
-        return sources._SHA_CACHE[key]
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     text_key = "|".join(map(str, key))
     sha = _read_memo().get(text_key)
     if sha is None:
@@ -216,8 +215,13 @@ def file_sha256(path: str | os.PathLike) -> str:
         sha = sources._hash_file(path)
         memo = _read_memo() | {text_key: sha}
         _atomic_write(_memo_path(), json.dumps(memo, indent=1, sort_keys=True).encode())
-    sources._SHA_CACHE[key] = sha
+    _share(key, sha)
     return sha
+
+
+def _share(key: tuple, sha: str) -> None:
+    # sources.file_sha256 memoises on (path, size, mtime) or, in newer code, (path, size, mtime, ctime)
+    sources._SHA_CACHE[key[:3]] = sources._SHA_CACHE[key] = sha
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -330,7 +334,7 @@ def fetch(url: str, target: str | os.PathLike, sha256: str | None = None, size: 
                         "The source may have changed: fetch it again or get a copy with the expected checksum")
     os.replace(part, target)
     st = target.stat()
-    sources._SHA_CACHE[(str(target.resolve()), st.st_size, st.st_mtime_ns)] = digest
+    _share((str(target.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns), digest)
     if sha256 is None:
         print(f"{target}: {actual_size} bytes, sha256 {digest}\n  (no published checksum: pin it as "
               f"sha256 / size of this file in onepoch/data/sources.py to verify later downloads)", flush=True)
