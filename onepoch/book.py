@@ -20,6 +20,7 @@ since its last successful execution.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -172,6 +174,43 @@ def _check_parameters(name: str, given: dict, valid: dict) -> None:
         )
 
 
+def _kind(value) -> str | None:
+    """What a parameter's value is, for type checks against its default (None: anything goes)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "True or False"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a dict"
+    return None
+
+
+def _check_types(name: str, given: dict, valid: dict) -> None:
+    """A value of another type than the parameter's default (a string for a list, ...) fails here,
+    before the chapter runs; values themselves are checked by the chapter (RunConfig)."""
+    for key, value in given.items():
+        try:
+            default = ast.literal_eval(valid[key]["default"])
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue  # an expression: nothing to compare with
+        want, got = _kind(default), _kind(value)
+        if want is None or got == want or (want == "a number" and got == "an integer"):
+            continue
+        example = f" (write -p {key}=['x'] for a list)" if want == "a list" and got == "a string" else ""
+        raise BookError(
+            f"parameter {key} of chapter {name!r} must be {want} like its default {valid[key]['default']}, "
+            f"got {value!r}{example}"
+        )
+
+
 def _listify(value):
     """papermill writes lists, not tuples: turn tuples into lists (recursively)."""
     if isinstance(value, (list, tuple)):
@@ -229,6 +268,66 @@ def _stamp(name: str, src: Path, params: dict, lay: Layout, env: dict, pkg: str)
     if name == LEDGER_CHAPTER:
         parts["ledger"] = _folder_hash(lay.ledger)
     return _sha(json.dumps(parts, sort_keys=True).encode())
+
+
+# ----------------------------------------------------------------- lock
+
+_HELD: dict[str, int] = {}  # lock file -> depth, in this process
+_HELD_FILES: dict[str, object] = {}
+_HELD_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def build_lock(lay: Layout, quiet: bool = False):
+    """Hold ``<build>/.lock``: one build (or chapter execution) per build folder at a time.
+
+    A second build on the same folder waits for the first and then finds its
+    chapters up to date. Re-entrant within a process (a build executes its
+    chapters under its own lock). The lock is an ``flock``, released by the
+    system when its process ends, however it ends (SIGKILL included): a killed
+    build never leaves a stale lock. A no-op where ``fcntl`` is missing.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    lay.build.mkdir(parents=True, exist_ok=True)
+    path = str(lay.build / ".lock")
+    with _HELD_GUARD:
+        depth = _HELD.get(path, 0)
+        if depth:
+            _HELD[path] = depth + 1
+    if not depth:
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            _say(f"[{lay.mode}] another build is running in {lay.build} ({holder}); waiting for it to finish", quiet)
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            except BaseException:
+                fh.close()
+                raise
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        with _HELD_GUARD:
+            _HELD[path], _HELD_FILES[path] = 1, fh
+    try:
+        yield
+    finally:
+        with _HELD_GUARD:
+            _HELD[path] -= 1
+            last = _HELD[path] == 0
+            if last:
+                del _HELD[path]
+                fh = _HELD_FILES.pop(path)
+        if last:
+            fh.close()  # releases the flock
 
 
 # ----------------------------------------------------------------- execution
@@ -335,8 +434,14 @@ def execute_chapter(
             f"chapter {name!r} has no 'quick' parameter: add `quick = False` to its parameters cell"
         )
     _check_parameters(name, given, valid)
+    _check_types(name, given, valid)
     given = {k: _listify(v) for k, v in given.items()}
 
+    with build_lock(lay, quiet):
+        return _execute(name, mode, src, given, lay, force, quiet)
+
+
+def _execute(name: str, mode: str, src: Path, given: dict, lay: Layout, force: bool, quiet: bool) -> dict:
     env = chapter_env(lay)
     env["ONEPOCH_CHAPTER"] = name  # ledger.record checks rows are filed under this chapter
     stamp = _stamp(name, src, given, lay, env, package_hash())
@@ -348,6 +453,8 @@ def execute_chapter(
 
     for folder in (lay.executed, lay.tmp, lay.ledger):
         folder.mkdir(parents=True, exist_ok=True)
+    if previous:  # until this execution succeeds, the chapter is not up to date (its rows go next)
+        _write_atomic(_record_path(lay, name), json.dumps({**previous, "stamp": None}, indent=1) + "\n")
     # A chapter's ledger rows are rewritten by its execution: drop stale ones first.
     if name != LEDGER_CHAPTER:
         (lay.ledger / f"{name}.json").unlink(missing_ok=True)
@@ -642,9 +749,15 @@ def build(
     ``onepoch run``; other chapters run with their defaults). With ``only``,
     just those chapters (and the ledger) are executed; the others enter the book
     as last executed, or unexecuted if they never were. Returns the path of
-    ``index.html``.
+    ``index.html``. Two builds of the same mode wait for each other (see :func:`build_lock`).
     """
     lay = layout(mode, out_root, root)
+    with build_lock(lay, quiet):
+        return _build(lay, jobs, out_root, strict, force, overrides, only, quiet)
+
+
+def _build(lay: Layout, jobs: int, out_root, strict: bool, force: bool, overrides, only, quiet: bool) -> Path:
+    mode = lay.mode
     names = chapters(lay.root)
     overrides = overrides or {}
     for name in overrides:

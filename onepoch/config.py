@@ -8,8 +8,11 @@ result cache is keyed by.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import math
+import numbers
 from dataclasses import dataclass, field
 
 from onepoch.errors import OnepochError
@@ -39,9 +42,64 @@ RESULT_VERSION = 2
 NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0, "finetune": "none", "finetune_lr": 0.0}
 
 
+# Libraries besides torch (always in the key) whose version changes the numbers:
+# numpy (samples, metrics) and scikit-learn (the A-distance probe). At the versions
+# the cached results were computed with they are left out of the key, like NEUTRAL
+# options; any other installed version is part of it, so results never mix versions.
+KEYED_LIBRARIES = {"numpy": "2.4.6", "scikit-learn": "1.9.1"}
+
+
+@functools.lru_cache(maxsize=None)
+def installed_version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def changed_libraries(packages=tuple(KEYED_LIBRARIES)) -> dict[str, str]:
+    """Installed versions of `packages` that differ from KEYED_LIBRARIES (what cache keys include)."""
+    return {p: v for p in packages if (v := installed_version(p)) != KEYED_LIBRARIES[p]}
+
+
 def _choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(map(str, choices))}")
+
+
+def _check_type(name: str, value, annotation: str):
+    """`value` checked against a field's annotation (a string); returns it normalised
+    (numpy scalars to Python ones). Wrong types fail here with a ConfigError, never as a
+    TypeError from a comparison or deep inside torch."""
+    kind = annotation.replace(" ", "")
+    if kind.endswith("|None"):
+        if value is None:
+            return None
+        kind = kind[: -len("|None")]
+    if kind.startswith("tuple["):
+        inner = kind[len("tuple["):].split(",")[0]
+        try:
+            if not isinstance(value, tuple):
+                raise ConfigError(value)
+            return tuple(_check_type(name, v, inner) for v in value)
+        except ConfigError:
+            raise ConfigError(f"{name} must be a list or tuple of {inner} values, got {value!r}") from None
+    wrong = isinstance(value, bool) != (kind == "bool")
+    if kind == "int":
+        if wrong or not isinstance(value, numbers.Integral):
+            raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        return value if type(value) is int else int(value)
+    if kind == "float":
+        if wrong or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value!r} ({type(value).__name__})")
+        return value if type(value) in (int, float) else float(value)
+    if kind == "bool" and wrong:
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    if kind == "str" and not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, got {value!r} ({type(value).__name__})")
+    return value
 
 
 def _positive(name: str, value, allow_zero: bool = False) -> None:
@@ -90,6 +148,11 @@ class RunConfig:
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        for f in dataclasses.fields(self):  # types first: the checks below compare values
+            object.__setattr__(self, f.name, _check_type(f.name, getattr(self, f.name), str(f.type)))
+        for name in ("seed", "data_seed"):
+            if not 0 <= getattr(self, name) < 2**63:
+                raise ConfigError(f"{name} must be an integer in [0, 2**63), got {getattr(self, name)!r}")
         _choice("dataset", self.dataset, DATASETS)
         _choice("construction", self.construction, CONSTRUCTIONS)
         _choice("model", self.model, MODELS)
@@ -149,10 +212,10 @@ class RunConfig:
         import torch  # numbers depend on the torch version
 
         settings = {k: v for k, v in self.as_dict().items() if k not in NEUTRAL or v != NEUTRAL[k]}
-        payload = json.dumps(
-            {"config": settings, "data": data_checksum, "version": RESULT_VERSION, "torch": torch.__version__},
-            sort_keys=True,
-        )
+        payload = {"config": settings, "data": data_checksum, "version": RESULT_VERSION, "torch": torch.__version__}
+        if changed_libraries():  # numpy / scikit-learn at other versions than the cached results'
+            payload["libraries"] = changed_libraries()
+        payload = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

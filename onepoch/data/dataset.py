@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from onepoch.data import prepared, readers, sources, stats
@@ -113,9 +114,12 @@ def load(name: str, construction: str | None = None, max_history: int | None = N
 
 
 def _key(name: str, files_checksum: str, params: dict) -> str:
-    payload = json.dumps({"name": name, "files": files_checksum, "params": params, "version": DATA_VERSION},
-                         sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    from onepoch.config import changed_libraries
+
+    payload = {"name": name, "files": files_checksum, "params": params, "version": DATA_VERSION}
+    if changed_libraries(("numpy",)):  # the samples' random draws come from numpy
+        payload["libraries"] = changed_libraries(("numpy",))
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def _build(name: str, paths: dict, key: str, params: dict) -> CTRData:
@@ -144,11 +148,26 @@ def _widen(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: t.long() if t.dtype == torch.int32 else t for k, t in tensors.items()}
 
 
+def _digest(payload: dict) -> str:
+    """sha256 over everything a cache file holds (but the digest): torch.load does not
+    notice a flipped byte inside a tensor, this does."""
+    h = hashlib.sha256()
+    rest = {k: v for k, v in payload.items() if k not in ("train", "test", "vocab", "digest")}
+    h.update(json.dumps(rest, sort_keys=True, default=repr).encode())
+    for part in ("train", "test", "vocab"):
+        for name in sorted(payload[part]):
+            t = payload[part][name]
+            h.update(f"\0{part}.{name} {t.dtype} {tuple(t.shape)}\0".encode())
+            h.update(memoryview(np.ascontiguousarray(t.numpy())).cast("B"))
+    return h.hexdigest()
+
+
 def _write_cache(path: Path, data: CTRData) -> None:
     payload = {
         "version": DATA_VERSION, "key": data.checksum, "name": data.name, "params": data.params,
         "train": _compact(data.train), "test": _compact(data.test), "vocab": data.vocab.state_dict(),
     }
+    payload["digest"] = _digest(payload)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
     try:
@@ -165,6 +184,11 @@ def _read_cache(path: Path, key: str) -> CTRData | None:
         return None
     try:
         payload = torch.load(path, weights_only=True)
+        if "digest" not in payload:  # written before files carried a digest: rebuild, quietly
+            path.unlink(missing_ok=True)
+            return None
+        if payload["digest"] != _digest(payload):
+            raise ValueError("checksum mismatch: the file is corrupted")
         if payload["version"] != DATA_VERSION or payload["key"] != key:
             raise ValueError("stale entry: key or version differs")
         train, test = _widen(payload["train"]), _widen(payload["test"])

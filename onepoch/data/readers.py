@@ -20,6 +20,8 @@ from onepoch.data import sources
 from onepoch.errors import DataError
 
 _FIX = "fix the line or delete the file and download it again (download=True)"
+# an attribute (item) file that describes fewer of the items than this is not the items' file
+MAX_UNDESCRIBED = 0.5
 
 
 @dataclass
@@ -97,6 +99,7 @@ def read_s3rec(paths: Mapping[str, os.PathLike], name: str = "s3rec") -> Interac
     sequences = np.split(items, np.cumsum(lengths - 1)[:-1])
 
     attributes = _read_attributes(attr_path)
+    _check_coverage(items, np.fromiter(attributes, dtype=np.int64, count=len(attributes)), seq_path, attr_path)
     size = max(int(items.max()), max(attributes, default=0)) + 1
     item_category = np.zeros(size, dtype=np.int64)
     for item, attrs in attributes.items():
@@ -104,9 +107,20 @@ def read_s3rec(paths: Mapping[str, os.PathLike], name: str = "s3rec") -> Interac
     return Interactions(name, sequences, users, item_category, files_checksum(paths))
 
 
+def _check_coverage(items: np.ndarray, described: np.ndarray, items_path: Path, attr_path: Path) -> None:
+    """Most items must have an entry in the attribute file: else the two files do not belong together."""
+    used = np.unique(items)
+    missing = used[~np.isin(used, described)]
+    if len(missing) > MAX_UNDESCRIBED * len(used):
+        raise DataError(
+            f"{attr_path} does not match {items_path}: {len(missing)} of the {len(used)} items there have no entry "
+            f"in it (e.g. item {missing[0]}). Are both files from the same data set and complete? Delete them and "
+            "download them again (download=True)")
+
+
 def _read_attributes(path: Path) -> dict[int, list[int]]:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg}); {_FIX}") from exc
     if not isinstance(raw, dict):
@@ -146,6 +160,7 @@ def read_ml100k(paths: Mapping[str, os.PathLike], name: str = "ml-100k") -> Inte
     meta = _read_atomic(item_path, ("item_id", "class"))
     meta_items = _to_int(meta["item_id"], item_path, _row_line, "item_id")
     _check_ids(meta_items, item_path, _row_line, "item_id", minimum=1)
+    _check_coverage(items, meta_items, inter_path, item_path)
     first_genre = np.array([(g.split(" ", 1)[0] if g else "") for g in meta["class"]], dtype=object)
     first_genre[first_genre == "unknown"] = ""
     names = sorted(set(first_genre) - {""})
@@ -180,9 +195,20 @@ def _row_line(index: int) -> int:
 
 # -- shared parsing helpers ----------------------------------------------------
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: not UTF-8 text (byte {exc.start}); is it the right, "
+                        f"uncompressed file? {_FIX}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {path} ({exc.strerror or exc}); {_FIX}") from None
+
+
 def _lines(path: Path) -> list[str]:
     """The file's lines; trailing empty lines are allowed, empty lines in the middle are not."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _read_text(path).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     return lines

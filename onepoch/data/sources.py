@@ -190,15 +190,16 @@ def load_arguments(name: str, construction: str | None = None, max_history: int 
 
 # -- checksums -------------------------------------------------------------
 
-# (resolved path, size, mtime_ns) -> sha256, so repeated loads do not re-hash
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+# (resolved path, size, mtime_ns, ctime_ns) -> sha256, so repeated loads do not re-hash
+_SHA_CACHE: dict[tuple, str] = {}
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file, memoised on (path, size, mtime)."""
+    """sha256 of a file, memoised on (path, size, mtime, ctime): any write changes the ctime,
+    even one whose mtime is then set back."""
     path = Path(path)
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key not in _SHA_CACHE:
         _SHA_CACHE[key] = _hash_file(path)
     return _SHA_CACHE[key]
@@ -213,7 +214,11 @@ def _hash_file(path: Path) -> str:
 
 
 def _check_sha(path: Path, expected: str) -> None:
-    actual = file_sha256(path)
+    try:
+        actual = file_sha256(path)
+    except OSError as exc:
+        raise DataError(f"cannot read {path} ({exc.strerror or exc}): check that it is a readable file, "
+                        "or delete it and download it again (download=True)") from None
     if actual != expected:
         raise DataError(
             f"checksum mismatch for {path}: expected sha256 {expected}, got {actual}. "
@@ -248,7 +253,7 @@ def ensure_files(name: str, data_dir: str | os.PathLike | None = None, download:
 
 
 def _missing_message(src: DatasetSource, missing: list[DataFile], folder: Path) -> str:
-    exists = "" if folder.is_dir() else ", which does not exist"
+    exists = "" if folder.is_dir() else ", which is a file, not a folder" if folder.exists() else ", which does not exist"
     where = (f"in the data folder {folder}{exists} (searched: the data_dir argument, else ${ENV_DATA}="
              f"{os.environ.get(ENV_DATA, '<unset>')})")
     lines = [f"data set {src.name!r}: missing file(s) {where}:"]
