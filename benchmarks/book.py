@@ -1,0 +1,183 @@
+"""The book's build time against the floor, and what a rebuild costs.
+
+    ONEPOCH_DATA=../shared/data .venv/bin/python benchmarks/book.py --mode quick   # ~10 min
+    ONEPOCH_DATA=../shared/data .venv/bin/python benchmarks/book.py --mode full    # hours
+
+On a copy of the book (config, toc, chapters) in a temporary folder, with an
+EMPTY run cache (the data cache is shared: building the samples is not
+training), it measures:
+
+1. a cold build (every run trained; chapters' sweeps use ONEPOCH_JOBS
+   workers, default both cores), with each chapter's execution time;
+2. the training samples of every run it trained (last step x batch size, read
+   from the run cache) and the time the bare-loop floor needs for them: the
+   floor's samples/s measured in this same process (batch 128 and 1024,
+   before and after the build; other batch sizes interpolated), divided over
+   the cores -- the book's target is <= 1.5x that;
+3. a second build with nothing changed;
+4. a build after a prose-only change (one markdown cell of one chapter):
+   which chapters re-execute and how many runs train (should be none);
+5. one chapter re-run with one changed parameter (`run_chapter(..., {lr})`):
+   how many of its runs train (only those whose configuration changed).
+
+Writes results/book_<mode>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from common import REPO, bare_loop, load_avg, median, one_thread, packed, paper_data, write_result
+
+TARGET_FLOOR_RATIO = 1.5
+TARGET_SECONDS = {"full": 3 * 3600, "quick": 180}
+TARGET_PROSE_SECONDS = 30
+
+
+def floor_rates(samples: int = 51_200) -> dict[int, float]:
+    """The floor's training samples/s (one thread) at batch 128 and 1024, now."""
+    one_thread()
+    d = paper_data(train_samples=samples)
+    ids, y = packed(d.train), d.train["label"].float()
+    return {bs: samples / bare_loop(ids, y, d.vocab_size, bs, samples // bs) for bs in (128, 1024)}
+
+
+def rate_at(rates: dict[int, float], batch: int) -> float:
+    """Log-log interpolation between the measured batch sizes (clamped outside)."""
+    (b0, r0), (b1, r1) = sorted(rates.items())
+    t = min(max((math.log(batch) - math.log(b0)) / (math.log(b1) - math.log(b0)), 0.0), 1.0)
+    return math.exp(math.log(r0) + t * (math.log(r1) - math.log(r0)))
+
+
+def cached_runs(cache: Path) -> dict[str, dict]:
+    runs = {}
+    for path in (cache / "runs").rglob("*.pkl"):
+        with open(path, "rb") as f:
+            f.readline()  # the checksum line
+            entry = pickle.loads(f.read())
+        cfg, frame = entry["config"], entry["frame"]
+        runs[path.stem] = {"batch_size": cfg["batch_size"], "dataset": cfg["dataset"], "model": cfg["model"],
+                           "samples": int(frame["step"].max()) * cfg["batch_size"],
+                           "seconds": float(entry.get("seconds", float("nan")))}
+    return runs
+
+
+def records(build: Path) -> dict[str, dict]:
+    return {p.name[: -len(".run.json")]: json.loads(p.read_text()) for p in (build / "executed").glob("*.run.json")}
+
+
+def executed_between(before: dict, after: dict) -> list[str]:
+    return sorted(n for n, r in after.items() if before.get(n) != r)
+
+
+def timed_build(mode: str, root: Path, jobs: int) -> float:
+    from onepoch import book
+
+    start = time.perf_counter()
+    book.build(mode, jobs, root=root, quiet=True)
+    return time.perf_counter() - start
+
+
+def prose_change(root: Path, chapter: str) -> None:
+    path = root / "book" / f"{chapter}.ipynb"
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
+    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    cell["source"] = src + "\n\n(An added sentence: a prose-only change.)"
+    path.write_text(json.dumps(nb, indent=1))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mode", choices=["quick", "full"], default="quick")
+    ap.add_argument("--jobs", type=int, default=1, help="chapters at once (onepoch build --jobs)")
+    ap.add_argument("--chapter", default="one_epoch", help="chapter for the prose and parameter changes")
+    ap.add_argument("--param", default="lr=0.002", help="the one changed parameter, NAME=VALUE")
+    args = ap.parse_args(argv)
+    from onepoch import book
+    from onepoch.cli import parse_param
+    from onepoch.data.dataset import cache_dir
+
+    cores = int(os.environ.get("ONEPOCH_JOBS", os.cpu_count() or 1))
+    load = [load_avg()]
+    rates = [floor_rates()]
+    data_cache = cache_dir().resolve()
+    with tempfile.TemporaryDirectory(prefix="onepoch-book-bench-") as tmp:
+        tmp = Path(tmp)
+        root = tmp / "repo"
+        root.mkdir()
+        for name in ("_config.yml", "_toc.yml"):
+            shutil.copy2(REPO / name, root / name)
+        shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        cache = tmp / "cache"
+        cache.mkdir()
+        os.symlink(data_cache, cache / "data")
+        os.environ["ONEPOCH_CACHE"] = str(cache)
+        lay = book.layout(args.mode, root=root)
+
+        cold = timed_build(args.mode, root, args.jobs)
+        load.append(load_avg())
+        rec_cold = records(lay.build)
+        runs = cached_runs(cache)
+        rates.append(floor_rates())
+        load.append(load_avg())
+
+        noop = timed_build(args.mode, root, args.jobs)
+        rec_noop = records(lay.build)
+
+        prose_change(root, args.chapter)
+        n_before = len(cached_runs(cache))
+        prose = timed_build(args.mode, root, args.jobs)
+        rec_prose = records(lay.build)
+        prose_trained = len(cached_runs(cache)) - n_before
+
+        name, value = parse_param(args.param)
+        before = cached_runs(cache)
+        start = time.perf_counter()
+        book.run_chapter(args.chapter, {name: value}, args.mode, root=root, quiet=True)
+        param_s = time.perf_counter() - start
+        after = cached_runs(cache)
+        load.append(load_avg())
+
+    rate = {bs: median([r[bs] for r in rates]) for bs in (128, 1024)}
+    samples = sum(r["samples"] for r in runs.values())
+    floor_core_s = sum(r["samples"] / rate_at(rate, r["batch_size"]) for r in runs.values())
+    floor_wall_s = floor_core_s / cores
+    run_core_s = sum(r["seconds"] for r in runs.values())
+    result = {
+        "mode": args.mode, "jobs": args.jobs, "cores": cores,
+        "targets": {"floor_ratio": TARGET_FLOOR_RATIO, "seconds": TARGET_SECONDS[args.mode],
+                    "prose_rebuild_seconds": TARGET_PROSE_SECONDS},
+        "cold_build_s": cold, "runs_trained": len(runs), "training_samples": samples,
+        "runs_seconds_sum": run_core_s, "floor_samples_per_s": rate, "floor_core_s": floor_core_s,
+        "floor_wall_s": floor_wall_s, "ratio_to_floor": cold / floor_wall_s,
+        "chapters_cold": {n: r.get("seconds") for n, r in rec_cold.items()},
+        "noop_build_s": noop, "noop_executed": executed_between(rec_cold, rec_noop),
+        "prose_build_s": prose, "prose_executed": executed_between(rec_noop, rec_prose),
+        "prose_runs_trained": prose_trained,
+        "param_change": {"chapter": args.chapter, "param": args.param, "seconds": param_s,
+                         "runs_trained": len(after) - len(before), "runs_cached_before": len(before)},
+        "load_average": load,
+    }
+    path = write_result(f"book_{args.mode}", result)
+    print(f"[{args.mode}] cold build {cold:.0f} s (target {TARGET_SECONDS[args.mode]} s): {len(runs)} runs, "
+          f"{samples / 1e6:.1f}M training samples; the floor needs {floor_core_s:.0f} core-s = {floor_wall_s:.0f} s "
+          f"on {cores} cores -> build / floor = {cold / floor_wall_s:.2f} (target <= {TARGET_FLOOR_RATIO}); "
+          f"the runs themselves took {run_core_s:.0f} core-s")
+    print(f"  no change: {noop:.1f} s, executed {result['noop_executed'] or 'nothing'}")
+    print(f"  prose-only change in {args.chapter}: {prose:.1f} s (target {TARGET_PROSE_SECONDS} s), executed "
+          f"{result['prose_executed']}, runs trained {prose_trained}")
+    print(f"  {args.chapter} with {args.param}: {param_s:.0f} s, trained {len(after) - len(before)} new runs "
+          f"(cache held {len(before)})")
+    print(f"load average: {load}\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
