@@ -404,6 +404,10 @@ book.subprocess.run = run
 book.build_html = html
 book.package_hash = lambda *a, **k: "fixed"
 print("ready", flush=True)
+if len(sys.argv) > 3:  # wait for the go: two builds then really start together
+    import os, time
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.01)
 book.build("quick", root=sys.argv[1], strict=False)
 """
 
@@ -517,7 +521,11 @@ def test_an_interrupted_forced_execution_is_not_taken_as_up_to_date(small_book, 
 
 def test_two_builds_at_once_on_one_folder_both_finish(small_book):
     root, fake, log = small_book
-    procs = [start(BUILD_CHILD, root, fake) for _ in range(2)]
+    go = root.parent / "go"
+    procs = [start(BUILD_CHILD, root, fake, go) for _ in range(2)]
+    for proc in procs:
+        wait_ready(proc)
+    go.touch()
     results = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, results):
         assert proc.returncode == 0, err
