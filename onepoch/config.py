@@ -22,7 +22,7 @@ class ConfigError(OnepochError, ValueError):
     """A setting that cannot be run; the message names the setting and the fix."""
 
 
-DATASETS = ("beauty", "sports", "toys", "yelp", "ml-100k", "amazon-book", "taobao")
+DATASETS = ("beauty", "sports", "toys", "yelp", "ml-100k", "amazon-book", "taobao", "synthetic")
 CONSTRUCTIONS = ("positions", "last")
 MODELS = ("dnn", "lr")
 ACTIVATIONS = ("dice", "prelu", "relu", "sigmoid")
@@ -30,6 +30,7 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 EMB_INITS = ("glorot", "normal")
 SPARSITY = ("none", "filter", "hash")
 FINETUNE = ("none", "all", "embedding", "mlp")
+EMB_OPTIMIZERS = ("dense", "lazy")
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 
 # Bump when a change to the code changes the numbers a run produces, so that
@@ -39,7 +40,14 @@ RESULT_VERSION = 2
 # Options added after results were first cached, with the value that behaves
 # as before they existed. At that value they are left out of the cache key,
 # so adding an option does not invalidate every finished run.
-NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0, "finetune": "none", "finetune_lr": 0.0}
+NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0, "finetune": "none", "finetune_lr": 0.0,
+           # multi-epoch remedies (onepoch.train.remedies)
+           "meda": False, "lr_decay": 1.0, "emb_optimizer": "dense", "emb_l2": 0.0,
+           "emb_decay": 0.0, "emb_decay_alpha": 0.01,
+           # knobs of the synthetic data set (onepoch.data.synthetic); used only with dataset="synthetic"
+           "syn_samples": 200_000, "syn_users": 20_000, "syn_items": 20_000, "syn_categories": 200,
+           "syn_zipf": 1.0, "syn_noise": 1.0}
+SYNTHETIC_KNOBS = ("syn_samples", "syn_users", "syn_items", "syn_categories", "syn_zipf", "syn_noise")
 
 
 # Libraries besides torch (always in the key) whose version changes the numbers:
@@ -140,6 +148,20 @@ class RunConfig:
     train_eval_size: int = 30_000  # fixed training sample evaluated alongside test
     finetune: str = "none"  # from epoch 2 train only "embedding", only "mlp", or "all" (fresh optimizer)
     finetune_lr: float = 0.0  # learning rate from epoch 2 when finetune is set; 0 = lr
+    # --- multi-epoch remedies (see onepoch.train.remedies; each off at its default) ---
+    meda: bool = False  # MEDA: fresh embedding table + its optimizer state at every epoch start, MLP kept
+    lr_decay: float = 1.0  # every learning rate times this at each epoch boundary (1 = no decay)
+    emb_optimizer: str = "dense"  # "lazy": Adam moves only the embedding rows in the batch (SparseAdam)
+    emb_l2: float = 0.0  # L2 penalty on the embedding table (coupled, through Adam), on top of weight_decay
+    emb_decay: float = 0.0  # frequency-aware decoupled decay of embedding rows (rare IDs harder)
+    emb_decay_alpha: float = 0.01  # full decay for IDs unseen for >= 1 / alpha steps
+    # --- synthetic data (dataset="synthetic", see onepoch.data.synthetic); max_history = history length ---
+    syn_samples: int = 200_000  # impressions (samples), train and test together
+    syn_users: int = 20_000
+    syn_items: int = 20_000
+    syn_categories: int = 200
+    syn_zipf: float = 1.0  # Zipf exponent of user activity and item popularity: smaller = sparser
+    syn_noise: float = 1.0  # temperature of the click model: higher = noisier labels
     seed: int = 0
 
     def __post_init__(self):
@@ -183,8 +205,39 @@ class RunConfig:
             raise ConfigError(f"test_users must be in (0, 1), got {self.test_users!r}")
         if self.max_users is not None:
             _positive("max_users", self.max_users)
+        self._check_remedies()
+        self._check_synthetic()
         if any((not isinstance(h, int)) or h <= 0 for h in self.hidden):
             raise ConfigError(f"hidden must be positive layer widths, e.g. (200, 80); got {self.hidden!r}")
+
+    def _check_remedies(self) -> None:
+        if not isinstance(self.meda, bool):
+            raise ConfigError(f"meda must be True or False, got {self.meda!r}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ConfigError(f"lr_decay must be in (0, 1] (1 = no decay), got {self.lr_decay!r}")
+        _choice("emb_optimizer", self.emb_optimizer, EMB_OPTIMIZERS)
+        _positive("emb_l2", self.emb_l2, allow_zero=True)
+        _positive("emb_decay", self.emb_decay, allow_zero=True)
+        _positive("emb_decay_alpha", self.emb_decay_alpha)
+        if self.emb_optimizer == "lazy" and self.optimizer != "adam":
+            raise ConfigError(f"emb_optimizer='lazy' is lazy Adam; it needs optimizer='adam', got {self.optimizer!r}")
+
+    def _check_synthetic(self) -> None:
+        changed = [k for k in SYNTHETIC_KNOBS if getattr(self, k) != NEUTRAL[k]]
+        if self.dataset != "synthetic":
+            if changed:
+                raise ConfigError(f"{', '.join(changed)} only apply to dataset='synthetic' (got dataset={self.dataset!r})")
+            return
+        for name in ("syn_samples", "syn_users", "syn_items", "syn_categories"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.syn_samples < 100:
+            raise ConfigError(f"syn_samples must be >= 100, got {self.syn_samples!r}")
+        _positive("syn_zipf", self.syn_zipf, allow_zero=True)
+        _positive("syn_noise", self.syn_noise)
+        if self.max_users is not None:
+            raise ConfigError("max_users does not apply to dataset='synthetic'; set syn_users instead")
 
     # -- helpers ---------------------------------------------------------
     def replace(self, **changes) -> "RunConfig":
@@ -206,6 +259,12 @@ class RunConfig:
             max_users=self.max_users,
             seed=self.data_seed,
         )
+
+    def synthetic_args(self) -> dict:
+        """The arguments of `onepoch.data.synthetic.load` a run on dataset="synthetic" needs."""
+        return dict(samples=self.syn_samples, users=self.syn_users, items=self.syn_items,
+                    categories=self.syn_categories, zipf=self.syn_zipf, history=self.max_history,
+                    noise=self.syn_noise, seed=self.data_seed)
 
     def key(self, data_checksum: str = "") -> str:
         """Hash of every setting, the data's checksum and the result version."""

@@ -1,5 +1,6 @@
-"""Probes of Sec. 5: measurements taken during training through callbacks."""
+"""Probes of Sec. 5 and beyond: measurements taken during training through callbacks."""
 from onepoch.probes.a_distance import ADistanceProbe, a_distance
+from onepoch.probes.abundance import AbundanceProbe, information_abundance
 from onepoch.probes.param_change import ParamChangeProbe
 
-__all__ = ["ADistanceProbe", "ParamChangeProbe", "a_distance"]
+__all__ = ["ADistanceProbe", "AbundanceProbe", "ParamChangeProbe", "a_distance", "information_abundance"]

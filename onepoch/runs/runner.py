@@ -27,17 +27,24 @@ def one_thread():
 def load_data(config: RunConfig):
     """The encoded data a run trains on, sparsity transform applied."""
     from onepoch import data
-    from onepoch.data import sparsity
+    from onepoch.data import sparsity, synthetic
 
-    return sparsity.apply(data.load(config.dataset, **config.data_args()), config.sparsity, config.sparsity_m)
+    if config.dataset == "synthetic":
+        base = synthetic.load(**config.synthetic_args())
+    else:
+        base = data.load(config.dataset, **config.data_args())
+    return sparsity.apply(base, config.sparsity, config.sparsity_m)
 
 
 def data_checksum(config: RunConfig) -> str:
     """`load_data(config).checksum` without building the transformed copy."""
     from onepoch import data
-    from onepoch.data import sparsity
+    from onepoch.data import sparsity, synthetic
 
-    base = data.load(config.dataset, **config.data_args()).checksum
+    if config.dataset == "synthetic":
+        base = synthetic.checksum(**config.synthetic_args())
+    else:
+        base = data.load(config.dataset, **config.data_args()).checksum
     return sparsity.checksum(base, config.sparsity, config.sparsity_m)
 
 

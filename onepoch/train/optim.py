@@ -11,8 +11,22 @@ import torch
 from onepoch.config import OPTIMIZERS, ConfigError
 
 
+def _trainable(params) -> list:
+    """The parameters that require gradients; param groups (dicts) keep their options."""
+    out = []
+    for p in params:
+        if isinstance(p, dict):
+            kept = [q for q in p["params"] if q.requires_grad]
+            if kept:
+                out.append({**p, "params": kept})
+        elif p.requires_grad:
+            out.append(p)
+    return out
+
+
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    params = [p for p in params if p.requires_grad]
+    """`params`: tensors, or param groups (dicts with their own options, e.g. "weight_decay")."""
+    params = _trainable(params)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "rmsprop":

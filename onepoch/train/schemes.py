@@ -4,9 +4,12 @@
   the embeddings ("embedding", MLP frozen), only the MLP ("mlp", embeddings
   frozen), or everything ("all"), each with a fresh optimizer at
   `finetune_lr` (0 = the run's learning rate). "none" just keeps training.
+- multi-epoch remedies (MEDA, learning-rate decay, lazy Adam, embedding L2,
+  frequency-aware decay): see `onepoch.train.remedies`.
 """
 from __future__ import annotations
 
+from onepoch.train import remedies
 from onepoch.train.callbacks import Callback
 
 
@@ -27,11 +30,16 @@ class FineTune(Callback):
                 if name != self.part:
                     for p in params:
                         p.requires_grad_(False)
-        state.rebuild_optimizer(trained, lr=self.lr or None)
+        if remedies.custom_optimizer(state.config):  # keep lazy Adam / embedding L2 for the parts trained on
+            state.optimizer = remedies.build_optimizer(state.config, model, trained, lr=self.lr or None)
+        else:
+            state.rebuild_optimizer(trained, lr=self.lr or None)
 
 
 def schemes_for(config) -> list[Callback]:
+    """The callbacks a config's training options need: fine-tuning first, then the remedies."""
     schemes = []
     if config.finetune != "none":
         schemes.append(FineTune(config.finetune, config.finetune_lr))
+    schemes.extend(remedies.remedies_for(config))
     return schemes
