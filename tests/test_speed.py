@@ -55,3 +55,19 @@ def test_scores_with_and_without_layout_agree():
     fast = EvalSet("test", ids, test["label"], test["user_raw"], layout)
     assert plain.scores(model) == fast.scores(model)
     assert model.training  # predict restores the mode
+
+
+def test_large_tables_on_the_heap_change_no_result(monkeypatch):
+    """`large_blocks_on_heap` only moves where glibc puts blocks: the curves are the same bits."""
+    from onepoch.train import trainer
+
+    data = tiny_data(3000, 600)
+    cfg = RunConfig(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=300)
+    plain = trainer.fit(cfg, data, progress=False)
+    monkeypatch.setattr(trainer, "MMAP_LIMIT", 0)  # every table counts as large
+    on_heap = trainer.fit(cfg, data, progress=False)
+    assert plain.equals(on_heap)
+    with trainer.large_blocks_on_heap(2**40):  # nested use and exceptions restore the defaults
+        with pytest.raises(ValueError):
+            with trainer.large_blocks_on_heap(2**40):
+                raise ValueError
