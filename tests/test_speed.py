@@ -14,7 +14,7 @@ from helpers import tiny_data
 
 
 def _model_and_ids(model_name):
-    data = tiny_data(2000, 6000)
+    data = tiny_data(500, 4200)
     cfg = RunConfig(model=model_name)  # the paper's shapes: 200-80-1
     layout = FieldLayout.of(data.train, cfg.fields)
     torch.manual_seed(0)
@@ -34,7 +34,7 @@ def test_prepared_chunks_give_the_bits_of_segment_sized_chunks(monkeypatch, mode
     monkeypatch.setattr(evaluate, "SEGMENT", 2048)
     monkeypatch.setattr(evaluate, "EVAL_CHUNK", 256)
     model, layout, ids, test = _model_and_ids(model_name)
-    for n in (1, 3, 5, 255, 257, 259, 2047, 2049, 2051, 2048 + 259, 4096 + 3, 4099, 6000):
+    for n in (3, 257, 2051, 2048 + 259, 4096 + 3):
         es = EvalSet("test", ids[:n], test["label"][:n], test["user_raw"][:n], layout)
         old = predict(model, [es.ids[i : i + 2048] for i in range(0, n, 2048)])  # how earlier versions cut
         assert np.array_equal(predict(model, es.inputs()), old), n
@@ -61,8 +61,8 @@ def test_large_tables_on_the_heap_change_no_result(monkeypatch):
     """`large_blocks_on_heap` only moves where glibc puts blocks: the curves are the same bits."""
     from onepoch.train import trainer
 
-    data = tiny_data(3000, 600)
-    cfg = RunConfig(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=300)
+    data = tiny_data(1500, 300)
+    cfg = RunConfig(epochs=1, batch_size=64, eval_every=10, hidden=(16, 8), train_eval_size=300)
     plain = trainer.fit(cfg, data, progress=False)
     monkeypatch.setattr(trainer, "MMAP_LIMIT", 0)  # every table counts as large
     on_heap = trainer.fit(cfg, data, progress=False)
