@@ -78,7 +78,8 @@ def main(argv=None):
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
     n = args.steps * 128
     small = paper_data(train_samples=n, eval_size=1000)
-    step_cfg = RunConfig(construction="positions", batch_size=128, epochs=1, eval_every=10**6, train_eval_size=1000)
+    step_cfg = RunConfig(construction="positions", batch_size=128, epochs=1, eval_every=args.steps,
+                         train_eval_size=1000)  # evaluations at step 0 and the end only, on 1,000 rows each
     fit(step_cfg, small, progress=False)
     with profile() as prof:
         fit(step_cfg, small, progress=False)
