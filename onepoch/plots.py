@@ -168,3 +168,54 @@ def model_diagram(config=None, width: int = 560, height: int = 380) -> alt.Chart
     text = alt.Chart(b).mark_text(fontSize=10).encode(x=X("cx"), y=Y("cy"), text="label:N")
     arrows = alt.Chart(e).mark_rule(color="#666").encode(x=X("x"), y=Y("y"), x2="x2:Q", y2="y2:Q")
     return alt.layer(arrows, rect, text).properties(width=width, height=height).configure_view(strokeWidth=0)
+
+
+def heatmap(table: pd.DataFrame, x: str, y: str, value: str, text: str | None = None, title: str | None = None,
+            scheme: str = "blues", width: int = 300, height: int = 240, x_title: str | None = None,
+            y_title: str | None = None, value_title: str | None = None) -> alt.Chart:
+    """A grid of cells (x by y, both ordinal, in the order the table gives them), coloured by
+    `value`, each labelled with the string column `text` (default: `value` to 3 decimals)."""
+    data = table.copy()
+    data["_label"] = data[text] if text else data[value].map(lambda v: f"{v:.3f}")
+    x_order, y_order = list(dict.fromkeys(data[x].astype(str))), list(dict.fromkeys(data[y].astype(str)))
+    data[x], data[y] = data[x].astype(str), data[y].astype(str)
+    enc_x = alt.X(f"{x}:O", sort=x_order, title=x_title or x)
+    enc_y = alt.Y(f"{y}:O", sort=y_order[::-1], title=y_title or y)
+    base = alt.Chart(data).encode(x=enc_x, y=enc_y)
+    rect = base.mark_rect().encode(color=alt.Color(f"{value}:Q", title=value_title or value,
+                                                   scale=alt.Scale(scheme=scheme)))
+    label = base.mark_text(fontSize=10).encode(text="_label:N")
+    chart = alt.layer(rect, label).properties(width=width, height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def curves_with_ceiling(frame: pd.DataFrame, ceilings: pd.DataFrame, color: str, metric: str = "auc",
+                        split: str = "test", title: str | None = None, width: int = 420, height: int = 260) -> alt.Chart:
+    """`curves` (one line per `color` value, no facets) with each value's ceiling drawn as a
+    dotted horizontal line in the same colour; `ceilings` has columns `color` and `ceiling`."""
+    lines = curves(frame, metric=metric, split=split, color=color, width=width, height=height)
+    rules = alt.Chart(ceilings.assign(**{color: ceilings[color].astype(str)})).mark_rule(
+        strokeDash=[2, 2], strokeWidth=1.4).encode(y=alt.Y("ceiling:Q"), color=alt.Color(f"{color}:N", title=color))
+    chart = alt.layer(lines, rules).properties(width=width, height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def lines(table: pd.DataFrame, x: str, y: str, color: str | None = None, error: str | None = None,
+          log_x: bool = False, title: str | None = None, x_title: str | None = None, y_title: str | None = None,
+          width: int = 320, height: int = 220, zero: bool = False) -> alt.Chart:
+    """y against a quantitative x (log scale with `log_x`), points joined by lines, one line per
+    `color` value, with +-error bars from column `error`."""
+    enc_x = alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
+    enc_y = alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=zero))
+    enc = dict(x=enc_x, y=enc_y)
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=color)
+    base = alt.Chart(table)
+    chart = base.mark_line(point=True).encode(**enc)
+    if error:
+        t = table.assign(_lo=table[y] - table[error], _hi=table[y] + table[error])
+        bars = alt.Chart(t).mark_errorbar().encode(x=enc_x, y=alt.Y("_lo:Q", title=y_title or y), y2="_hi:Q",
+                                                   **({"color": alt.Color(f"{color}:N")} if color else {}))
+        chart = alt.layer(chart, bars)
+    chart = chart.properties(width=width, height=height)
+    return chart.properties(title=title) if title else chart

@@ -259,3 +259,50 @@ def test_remedies_combine_with_freezing():
     with one_thread():
         curves = fit(config, tiny_data(1000, 200), progress=False)
     assert curves.value.notna().all()
+
+
+# -- the leaderboard (onepoch.multi_epoch) -------------------------------------------
+
+def _curves(label, seed, values, steps_per_epoch=10):
+    """A tidy test-AUC frame with one value at each epoch's end (and step 0)."""
+    import pandas as pd
+    rows = [dict(step=0, epoch=0.0, split="test", metric="auc", value=0.5)]
+    for k, v in enumerate(values, start=1):
+        rows.append(dict(step=k * steps_per_epoch - 5, epoch=k - 0.5, split="test", metric="auc", value=v - 0.001))
+        rows.append(dict(step=k * steps_per_epoch, epoch=float(k), split="test", metric="auc", value=v))
+    return pd.DataFrame(rows).assign(dataset="toy", remedy=label, seed=seed)
+
+
+def test_leaderboard_compares_each_epoch_end_with_one_epoch_training():
+    import pandas as pd
+
+    from onepoch import multi_epoch
+    frame = pd.concat([
+        _curves("baseline", 0, [0.700, 0.690, 0.680]), _curves("baseline", 1, [0.702, 0.692, 0.682]),
+        _curves("good", 0, [0.700, 0.720, 0.730]), _curves("good", 1, [0.702, 0.722, 0.732]),
+        _curves("noisy", 0, [0.700, 0.690, 0.740]), _curves("noisy", 1, [0.702, 0.692, 0.660]),
+    ], ignore_index=True)
+    board = multi_epoch.leaderboard(frame).set_index("remedy")
+    assert board.loc["good", "one_epoch_mean"] == pytest.approx(0.701)
+    assert board.loc["good", "best_end_epoch"] == 3 and board.loc["good", "gain"] == pytest.approx(0.030)
+    assert board.loc["good", "beats_one_epoch"]
+    assert not board.loc["baseline", "beats_one_epoch"]  # later epochs are worse
+    assert not board.loc["noisy", "beats_one_epoch"]  # mean 0.700 at epoch 3: no gain, and noisy
+    assert board.loc["good", "best_mean"] == pytest.approx(0.731) and board.loc["good", "best_epoch_mean"] == 3
+    table = multi_epoch.readable_leaderboard(board.reset_index())
+    assert list(table.remedy)[0] == "good" and "beats one epoch" in table
+
+
+def test_run_settings_labels_every_run_with_its_setting(tmp_path, monkeypatch):
+    from onepoch import multi_epoch
+    from onepoch.runs import runner
+    data = tiny_data(1000, 100)
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(runner, "load_data", lambda config: data)
+    monkeypatch.setattr(runner, "data_checksum", lambda config: data.checksum)
+    settings = {"baseline": {}, "decay": {"lr_decay": 0.5}, "meda": {"meda": True}}
+    frame = multi_epoch.run_settings(settings, RunConfig(**SMALL), ["beauty"], [0], n_jobs=1, progress=False)
+    assert list(frame.remedy.cat.categories) == list(settings)
+    assert set(frame.groupby("remedy", observed=True)["lr_decay"].first().items()) == {
+        ("baseline", 1.0), ("decay", 0.5), ("meda", 1.0)}
+    assert frame[frame.remedy == "meda"]["meda"].all() and not frame[frame.remedy == "decay"]["meda"].any()

@@ -135,3 +135,14 @@ def test_synthetic_knobs_are_validated():
         synthetic.generate(samples=10)
     with pytest.raises(DataError, match="not synthetic"):
         synthetic.bayes_auc(type("D", (), {"params": {}})())
+
+
+def test_info_gives_the_params_without_keeping_the_data(cache):
+    params = synthetic.info(**SMALL)
+    assert not synthetic._MEMORY  # nothing held in memory
+    assert (cache / "data" / f"synthetic-{synthetic.checksum(**SMALL)}.json").is_file()
+    assert params == synthetic.load(**SMALL).params
+    assert params["train_samples"] + params["test_samples"] == SMALL["samples"]
+    assert 0 < params["item_rare_share"] <= 1 and params["item_mean_occurrences"] > 1
+    synthetic._MEMORY.clear()
+    assert synthetic.info(**SMALL) == params  # from the small file

@@ -57,7 +57,7 @@ import numpy as np
 
 from onepoch.errors import DataError
 
-SYNTHETIC_VERSION = 1
+SYNTHETIC_VERSION = 2
 NAME = "synthetic"
 DIM = 8  # latent dimension of users, categories and items
 S_ITEM = 0.7  # item's own part of its latent factor, relative to its category's centre
@@ -68,6 +68,7 @@ RHO = 0.5  # share of impressions drawn from the user's preferences (the rest: b
 TEST_SHARE = 0.1  # share of impressions in the test set ...
 TEST_CAP = 10_000  # ... but at most this many
 CHUNK = 8192  # rows per block when drawing from preferences
+RARE = 10  # an ID seen fewer times than this in its field of the training samples is "rare" (params *_rare_share)
 
 DEFAULTS = dict(samples=200_000, users=20_000, items=20_000, categories=200, zipf=1.0, history=20, noise=1.0,
                 seed=0)
@@ -194,7 +195,7 @@ def generate(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULT
     label = (rng.random(n) < p).astype(np.float32)
 
     in_test = np.zeros(n, dtype=bool)
-    in_test[rng.choice(n, min(TEST_CAP, max(1, round(TEST_SHARE * n))), replace=False)] = True
+    in_test[rng.choice(n, sizes(n)[1], replace=False)] = True
 
     def split(mask):
         h = hist[hist_row[mask]]
@@ -226,10 +227,45 @@ def load(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULTS["i
     if data is None:
         data = _build(key, _params(samples, users, items, categories, zipf, history, noise, seed))
         _write_cache(path, data)
+    _write_info(path.with_suffix(".json"), data.params)
     _MEMORY[key] = data
     while len(_MEMORY) > MEMORY_ENTRIES:
         _MEMORY.popitem(last=False)
     return data
+
+
+def _write_info(path, params: dict) -> None:
+    """The parameters and truth of a cached data set, readable without loading its tensors."""
+    import os
+    import tempfile
+
+    if path.is_file():
+        return
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(params, f, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def info(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULTS["items"],
+         categories=DEFAULTS["categories"], zipf=DEFAULTS["zipf"], history=DEFAULTS["history"],
+         noise=DEFAULTS["noise"], seed=DEFAULTS["seed"]) -> dict:
+    """`load(...).params` (knobs, Bayes-optimal AUC, sparsity statistics) without keeping the data in
+    memory: generated and cached on first use, then read from a small file beside the cache."""
+    from onepoch.data.dataset import cache_dir
+
+    key = checksum(samples, users, items, categories, zipf, history, noise, seed)
+    path = cache_dir() / f"{NAME}-{key}.json"
+    if key in _MEMORY:
+        return dict(_MEMORY[key].params)
+    if not path.is_file():
+        load(samples, users, items, categories, zipf, history, noise, seed)
+        _MEMORY.pop(key, None)  # keep no copy: the caller wanted the numbers only
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # unreadable: rebuild it from the data
+        path.unlink(missing_ok=True)
+        return dict(load(samples, users, items, categories, zipf, history, noise, seed).params)
 
 
 def _build(key: str, params: dict):
@@ -245,9 +281,23 @@ def _build(key: str, params: dict):
         expected_bayes_auc=float(expected_auc(test_raw["p_true"])),
         train_ctr=float(train_raw["label"].mean()), test_ctr=float(test_raw["label"].mean()),
     )
-    params = dict(params, construction=NAME, **truth)
-    return CTRData(vocab.encode(train_raw), vocab.encode(test_raw), vocab.size, FIELDS, key, NAME, NAME, vocab,
-                   params)
+    data = CTRData(vocab.encode(train_raw), vocab.encode(test_raw), vocab.size, FIELDS, key, NAME, NAME, vocab, {})
+    stats = data.field_stats()
+    described = dict(
+        train_samples=len(train_raw["label"]), test_samples=len(test_raw["label"]), vocab_size=int(vocab.size),
+        user_mean_occurrences=float(stats.loc["user_id", "mean_occurrences"]),
+        item_mean_occurrences=float(stats.loc["item_id", "mean_occurrences"]),
+        item_rare_share=sparsity(data, "item_id", RARE), user_rare_share=sparsity(data, "user_id", RARE),
+        bottom_half_share=float(data.bottom_share()),
+    )
+    data.params = dict(params, construction=NAME, **truth, **described)
+    return data
+
+
+def sizes(samples: int) -> tuple[int, int]:
+    """(training samples, test samples) of a synthetic data set with `samples` impressions."""
+    test = min(TEST_CAP, max(1, round(TEST_SHARE * samples)))
+    return samples - test, test
 
 
 def expected_auc(p: np.ndarray) -> float:
@@ -274,7 +324,7 @@ def bayes_auc(data) -> float:
         raise DataError(f"{data!r} is not synthetic data: no known click model") from None
 
 
-def sparsity(data, field: str = "item_id", rare: int = 5) -> float:
+def sparsity(data, field: str = "item_id", rare: int = 10) -> float:
     """Share of the occurrences of `field` whose ID occurs fewer than `rare` times in that field
     of the training samples (padding excluded): how much of the data rests on rarely seen IDs."""
     ids = data.train[field].numpy().ravel()

@@ -1,0 +1,195 @@
+"""Training beyond one epoch: the remedies' leaderboard and the phase diagram's tables.
+
+Remedies (see `onepoch.train.remedies`) are named settings of a RunConfig,
+like the factors of `onepoch.factors`: `remedies(...)` lists them,
+`leaderboard(...)` turns their curves into the numbers the chapter states:
+
+- per run (setting, seed): test AUC at the end of each epoch, the best test
+  AUC at any evaluation and where, and the drop at the epoch-2 boundary;
+- per setting: mean and standard deviation over seeds, and the comparison
+  with **one-epoch training**: the baseline's test AUC at the end of epoch 1
+  (the first epoch of every baseline run is exactly a one-epoch run).
+
+A setting "beats one epoch" when the seed mean of its test AUC at the end
+of some epoch k >= 2 exceeds the one-epoch baseline's mean by more than
+`MARGIN` times the larger of the two seed standard deviations (and by at
+least `MIN_GAIN`): a stopping rule that could be used in practice (train k
+epochs), judged against seed noise.
+
+For the synthetic phase diagram, `phase_table` gives per cell (sparsity x
+learning rate, or data size) the drop at the epoch-2 boundary, where the
+seed-mean test AUC curve peaks, the best AUC and the Bayes-optimal ceiling.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from onepoch.summary import drop_table, is_sharp, peak_epochs, pm
+
+BASELINE = "baseline"
+MARGIN = 2.0  # seed standard deviations
+MIN_GAIN = 0.001  # AUC: smaller gains are not "beating" one epoch whatever the noise
+
+
+def remedies(emb_l2s=(1e-6, 1e-4, 1e-2), emb_decays=(10.0, 100.0), lr_decay: float = 0.1,
+             emb_decay_alpha: float = 0.01) -> dict[str, dict]:
+    """The remedies compared in the chapter: label -> RunConfig changes (the baseline first)."""
+    out = {BASELINE: {}, "MEDA": {"meda": True}, "freeze MLP after epoch 1": {"finetune": "embedding"},
+           f"LR x{lr_decay:g} per epoch": {"lr_decay": lr_decay}, "lazy Adam (embeddings)": {"emb_optimizer": "lazy"}}
+    out.update({f"embedding L2 {x:g}": {"emb_l2": x} for x in emb_l2s})
+    out.update({f"frequency decay {x:g}": {"emb_decay": x, "emb_decay_alpha": emb_decay_alpha} for x in emb_decays})
+    return out
+
+
+def run_settings(settings: dict, base, datasets, seeds, name: str = "remedy", **sweep_args) -> pd.DataFrame:
+    """Curves of every named setting (label -> RunConfig changes) on every data set x seed, in ONE
+    sweep (so all runs share the worker pool), labelled in column `name` in the given order."""
+    from onepoch.runs import sweep
+
+    pairs = [(label, base.replace(dataset=d, **changes)) for label, changes in settings.items() for d in datasets]
+    frame = sweep([c for _, c in pairs], seeds=seeds, **sweep_args)
+    keys = [k for k in dict.fromkeys(k for changes in settings.values() for k in changes) if k in frame.columns]
+    keys = ["dataset", *keys]
+
+    def value(v):
+        return str(v) if isinstance(v, tuple) else v
+
+    label_of = {tuple(value(getattr(c, k)) for k in keys): label for label, c in pairs}
+    if len(label_of) != len(pairs):
+        raise ValueError("two settings make the same configuration; give each a distinct change")
+    rows = list(frame[keys].itertuples(index=False, name=None))
+    frame[name] = pd.Categorical([label_of[r] for r in rows], categories=list(settings), ordered=True)
+    return frame
+
+
+# -- per run ----------------------------------------------------------------------
+
+def epoch_ends(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test") -> pd.DataFrame:
+    """One row per run: `end_<k>` = metric at the end of epoch k, `best` over all evaluations and `best_epoch`."""
+    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+    out = []
+    for key, run in rows.groupby([*by, "seed"], sort=False, observed=True):
+        run = run.sort_values("step")
+        e, v = run["epoch"].to_numpy(), run["value"].to_numpy()
+        row = dict(zip([*by, "seed"], key if isinstance(key, tuple) else (key,)))
+        for k in range(1, int(np.floor(e.max() + 1e-9)) + 1):
+            at = np.isclose(e, k)
+            row[f"end_{k}"] = v[at][-1] if at.any() else np.nan
+        i = int(np.nanargmax(v))
+        row.update(best=v[i], best_epoch=e[i])
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def epochs_in(table: pd.DataFrame) -> list[int]:
+    return sorted(int(c.split("_")[1]) for c in table.columns if c.startswith("end_") and c.endswith("_mean"))
+
+
+# -- the leaderboard ----------------------------------------------------------------
+
+def leaderboard(frame: pd.DataFrame, name: str = "remedy", baseline: str = BASELINE) -> pd.DataFrame:
+    """Per data set and setting: end-of-epoch and best test AUC (mean, std over seeds), the drop
+    at the epoch-2 boundary, and the comparison with one-epoch training (see the module docstring)."""
+    by = ["dataset", name]
+    frame = frame.assign(**{name: frame[name].astype(str)})
+    per_run = epoch_ends(frame, by)
+    cols = [c for c in per_run.columns if c.startswith("end_")] + ["best", "best_epoch"]
+    agg = per_run.groupby(by, sort=False)[cols].agg(["mean", "std"])
+    agg.columns = [f"{c}_{s}" for c, s in agg.columns]
+    agg["seeds"] = per_run.groupby(by, sort=False)["seed"].nunique()
+    table = agg.reset_index()
+    drops = drop_table(frame, by)[[*by, "drop_mean", "drop_std", "sharp_drop"]]
+    table = table.merge(drops, on=by, how="left")
+    epochs = epochs_in(table)
+    later = [k for k in epochs if k >= 2]
+    out = []
+    for ds, part in table.groupby("dataset", sort=False):
+        base = part[part[name] == baseline]
+        if base.empty:
+            raise ValueError(f"no {baseline!r} rows for data set {ds!r}: the leaderboard compares with it")
+        one_mean, one_std = float(base["end_1_mean"].iloc[0]), float(base["end_1_std"].iloc[0])
+        for _, r in part.iterrows():
+            r = r.copy()
+            r["one_epoch_mean"], r["one_epoch_std"] = one_mean, one_std
+            if later:
+                k = max(later, key=lambda j: r[f"end_{j}_mean"])
+                r["best_end_epoch"] = k
+                r["best_end_mean"], r["best_end_std"] = r[f"end_{k}_mean"], r[f"end_{k}_std"]
+                r["gain"] = r["best_end_mean"] - one_mean
+                r["gain_over_own_epoch1"] = r["best_end_mean"] - r["end_1_mean"]
+                r["beats_one_epoch"] = beats(r["best_end_mean"], r["best_end_std"], one_mean, one_std)
+            out.append(r)
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def beats(mean: float, std: float, base_mean: float, base_std: float) -> bool:
+    noise = max(0.0 if not np.isfinite(std) else std, 0.0 if not np.isfinite(base_std) else base_std)
+    gain = mean - base_mean
+    return bool(gain > MIN_GAIN and gain > MARGIN * noise)
+
+
+BEATS_RULE = (f"a setting beats one epoch when the seed-mean test AUC at the end of some epoch k >= 2 exceeds the "
+              f"baseline's at the end of epoch 1 by more than {MARGIN:g} x the larger seed standard deviation and "
+              f"by more than {MIN_GAIN} AUC")
+
+
+def readable_leaderboard(table: pd.DataFrame, name: str = "remedy") -> pd.DataFrame:
+    """The leaderboard as strings, best setting first within each data set."""
+    epochs = epochs_in(table)
+    order = table.sort_values(["dataset", "best_end_mean"], ascending=[True, False], kind="stable")
+    show = pd.DataFrame({"dataset": order["dataset"], name: order[name]})
+    for k in epochs:
+        show[f"end of epoch {k}"] = [pm(m, s) for m, s in zip(order[f"end_{k}_mean"], order[f"end_{k}_std"])]
+    show["best at any point"] = [f"{pm(m, s)} @ {e:.2f}" for m, s, e in
+                                 zip(order["best_mean"], order["best_std"], order["best_epoch_mean"])]
+    show["drop at epoch 2"] = [f"{pm(m, s)}{' (sharp)' if x else ''}" for m, s, x in
+                               zip(order["drop_mean"], order["drop_std"], order["sharp_drop"])]
+    show["best end (epoch >= 2) - one epoch"] = [f"{g:+.4f} (epoch {int(k)})" for g, k in
+                                                  zip(order["gain"], order["best_end_epoch"])]
+    show["beats one epoch"] = ["yes" if x else "no" for x in order["beats_one_epoch"]]
+    return show.reset_index(drop=True)
+
+
+def at_epoch_ends(frame: pd.DataFrame, by: list[str], metric: str, split: str = "train") -> pd.DataFrame:
+    """Mean and std over seeds of `metric` at the start (epoch 0) and the end of each epoch, long format."""
+    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+    rows = rows[np.isclose(rows["epoch"], np.round(rows["epoch"]))].assign(epoch=lambda d: d["epoch"].round().astype(int))
+    agg = rows.groupby([*by, "epoch"], sort=False, observed=True)["value"].agg(["mean", "std"]).reset_index()
+    return agg
+
+
+# -- the phase diagram ---------------------------------------------------------------
+
+def phase_table(frame: pd.DataFrame, by: list[str], ceilings: dict | None = None) -> pd.DataFrame:
+    """Per cell (the `by` columns): the epoch-2 drop (mean, std, sharp), where the seed-mean test AUC
+    curve peaks, the best AUC (mean, std over seeds), and the Bayes-optimal AUC when `ceilings`
+    maps a cell (tuple of its `by` values) to it."""
+    table = drop_table(frame, by)
+    peaks = peak_epochs(frame, by)
+    table = table.merge(peaks, on=by)
+    if ceilings is not None:
+        table["bayes_auc"] = [ceilings[tuple(r[c] for c in by)] for _, r in table.iterrows()]
+        table["gap_to_bayes"] = table["bayes_auc"] - table["best_mean"]
+    return table
+
+
+def readable_phase(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    show = pd.DataFrame({c: table[c] for c in by})
+    show["drop at epoch 2"] = [pm(m, s) for m, s in zip(table["drop_mean"], table["drop_std"])]
+    show["sharp"] = ["yes" if x else "no" for x in table["sharp_drop"]]
+    show["peak epoch (mean curve)"] = [f"{x:.2f}" for x in table["peak_epoch"]]
+    show["best test AUC"] = [pm(m, s) for m, s in zip(table["best_mean"], table["best_std"])]
+    if "bayes_auc" in table:
+        show["Bayes-optimal AUC"] = [f"{x:.4f}" for x in table["bayes_auc"]]
+    return show
+
+
+def eval_every_for(train_samples: int, batch_size: int = 128, per_epoch: int = 40, floor: int = 50) -> int:
+    """The paper's cadence (every 50 steps), thinned to about `per_epoch` evaluations per epoch
+    for large data sets, so that evaluation does not dominate their run time."""
+    return max(floor, (train_samples // batch_size) // per_epoch)
+
+
+__all__ = ["BASELINE", "BEATS_RULE", "at_epoch_ends", "beats", "epoch_ends", "eval_every_for", "is_sharp",
+           "leaderboard", "phase_table", "readable_leaderboard", "readable_phase", "remedies", "run_settings"]
