@@ -10,7 +10,10 @@ same training samples, interleaved in a shuffled order, repeated; medians:
   pooling (one `embedding_bag` over non-zero ids, or lookup x mask / count),
   dense embeddings, `torch.optim.Adam(fused=True)`, no evaluation. The floor
   is the faster of the two in each repetition.
-- bare, unfused Adam: the bag loop with `torch.optim.Adam()` (for reference).
+- bare, unfused Adam: the bag loop with `torch.optim.Adam()` (for reference);
+  bare, lean Adam: the bag loop with onepoch's `lean_adam_step` (the same
+  fused kernel without torch's per-step Python work; for reference, not part
+  of the floor as the targets define it).
 - onepoch: `onepoch.train.fit` at the paper's cadence: evaluation at step 0,
   every 50 steps and at the end, on a 30k-sample test set and a 30k-sample
   training subset (AUC, log loss, GAUC each time). Its evaluation time is
@@ -110,6 +113,8 @@ def main(argv=None):
             "floor_bag": lambda: bare_loop(ids, y, data.vocab_size, bs, steps, pooling="bag"),
             "floor_masked": lambda: bare_loop(ids, y, data.vocab_size, bs, steps, pooling="masked"),
             "bare_unfused_adam": lambda: bare_loop(ids, y, data.vocab_size, bs, steps, fused=False),
+            # reference, not part of the floor: the bag loop with onepoch's lean fused-Adam step
+            "bare_lean_adam": lambda: bare_loop(ids, y, data.vocab_size, bs, steps, lean=True),
             "onepoch": None,
         }
         if not args.skip_libraries:

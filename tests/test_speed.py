@@ -71,3 +71,36 @@ def test_large_tables_on_the_heap_change_no_result(monkeypatch):
         with pytest.raises(ValueError):
             with trainer.large_blocks_on_heap(2**40):
                 raise ValueError
+
+
+def test_lean_adam_step_is_torch_fused_adam_to_the_bit():
+    from onepoch.train.optim import make_optimizer
+
+    torch.manual_seed(0)
+    layout = FieldLayout(("user_id", "hist_item_ids"), (1, 6))
+    a = build_model(RunConfig(hidden=(16, 8)), 500, layout)
+    b = build_model(RunConfig(hidden=(16, 8)), 500, layout)
+    b.load_state_dict(a.state_dict())
+
+    def groups(m):  # two groups with their own weight decay, as schemes and remedies build them
+        return [{"params": list(m.embedding.parameters()), "weight_decay": 1e-4}, {"params": list(m.mlp.parameters())}]
+
+    ref = torch.optim.Adam(groups(a), lr=1e-3, fused=True)
+    fast = make_optimizer("adam", groups(b), lr=1e-3)
+    assert type(fast) is torch.optim.Adam and fast.step.__func__.__name__ == "lean_adam_step"
+    for step in range(30):
+        ids = torch.randint(0, 500, (32, 7))
+        if step == 10:  # a parameter without gradient is skipped by both
+            a.mlp[0].bias.requires_grad_(False)
+            b.mlp[0].bias.requires_grad_(False)
+        if step == 20:  # a changed learning rate is read at every step
+            for opt in (ref, fast):
+                opt.param_groups[1]["lr"] = 3e-3
+        for m, opt in ((a, ref), (b, fast)):
+            opt.zero_grad(set_to_none=True)
+            m(ids).square().mean().backward()
+            opt.step()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    for sa, sb in zip(ref.state.values(), fast.state.values()):
+        assert all(torch.equal(sa[k], sb[k]) for k in ("step", "exp_avg", "exp_avg_sq"))
