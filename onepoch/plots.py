@@ -172,9 +172,10 @@ def model_diagram(config=None, width: int = 560, height: int = 380) -> alt.Chart
 
 def heatmap(table: pd.DataFrame, x: str, y: str, value: str, text: str | None = None, title: str | None = None,
             scheme: str = "blues", width: int = 300, height: int = 240, x_title: str | None = None,
-            y_title: str | None = None, value_title: str | None = None) -> alt.Chart:
+            y_title: str | None = None, value_title: str | None = None, mid: float | None = None) -> alt.Chart:
     """A grid of cells (x by y, both ordinal, in the order the table gives them), coloured by
-    `value`, each labelled with the string column `text` (default: `value` to 3 decimals)."""
+    `value` (a diverging `scheme` centred on `mid` when given), each labelled with the string
+    column `text` (default: `value` to 3 decimals)."""
     data = table.copy()
     data["_label"] = data[text] if text else data[value].map(lambda v: f"{v:.3f}")
     x_order, y_order = list(dict.fromkeys(data[x].astype(str))), list(dict.fromkeys(data[y].astype(str)))
@@ -182,8 +183,8 @@ def heatmap(table: pd.DataFrame, x: str, y: str, value: str, text: str | None = 
     enc_x = alt.X(f"{x}:O", sort=x_order, title=x_title or x)
     enc_y = alt.Y(f"{y}:O", sort=y_order[::-1], title=y_title or y)
     base = alt.Chart(data).encode(x=enc_x, y=enc_y)
-    rect = base.mark_rect().encode(color=alt.Color(f"{value}:Q", title=value_title or value,
-                                                   scale=alt.Scale(scheme=scheme)))
+    scale = alt.Scale(scheme=scheme) if mid is None else alt.Scale(scheme=scheme, domainMid=mid)
+    rect = base.mark_rect().encode(color=alt.Color(f"{value}:Q", title=value_title or value, scale=scale))
     label = base.mark_text(fontSize=10).encode(text="_label:N")
     chart = alt.layer(rect, label).properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
@@ -205,7 +206,8 @@ def lines(table: pd.DataFrame, x: str, y: str, color: str | None = None, error: 
           width: int = 320, height: int = 220, zero: bool = False) -> alt.Chart:
     """y against a quantitative x (log scale with `log_x`), points joined by lines, one line per
     `color` value, with +-error bars from column `error`."""
-    enc_x = alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
+    enc_x = alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False),
+                  axis=alt.Axis(format="~s", tickCount=5) if log_x else alt.Axis())
     enc_y = alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=zero))
     enc = dict(x=enc_x, y=enc_y)
     if color:
@@ -218,4 +220,25 @@ def lines(table: pd.DataFrame, x: str, y: str, color: str | None = None, error: 
                                                    **({"color": alt.Color(f"{color}:N")} if color else {}))
         chart = alt.layer(chart, bars)
     chart = chart.properties(width=width, height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def facet_bars(table: pd.DataFrame, x: str, y: str, facet: str, error: str | None = None, order=None,
+               title: str | None = None, y_title: str | None = None, width: int = 300, height: int = 200) -> alt.Chart:
+    """One small bar chart of y by x per value of `facet`, side by side, x in `order` (default: as
+    given), with +-error bars from column `error` and a rule at y = 0."""
+    order = list(order) if order is not None else list(dict.fromkeys(table[x].astype(str)))
+    charts = []
+    for value in dict.fromkeys(table[facet]):
+        part = table[table[facet] == value].assign(**{x: lambda d: d[x].astype(str)})
+        enc_x = alt.X(f"{x}:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=200))
+        enc_y = alt.Y(f"{y}:Q", title=y_title or y)
+        layers = [alt.Chart(part).mark_bar().encode(x=enc_x, y=enc_y, tooltip=[x, alt.Tooltip(f"{y}:Q", format=".4f")])]
+        if error:
+            part = part.assign(_lo=part[y] - part[error], _hi=part[y] + part[error])
+            layers.append(alt.Chart(part).mark_rule(color="black").encode(x=enc_x, y=alt.Y("_lo:Q", title=y_title or y),
+                                                                          y2="_hi:Q"))
+        layers.append(alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="gray").encode(y="zero:Q"))
+        charts.append(alt.layer(*layers).properties(width=width, height=height, title=str(value)))
+    chart = alt.hconcat(*charts).resolve_scale(y="shared")
     return chart.properties(title=title) if title else chart
