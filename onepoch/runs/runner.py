@@ -140,8 +140,11 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
         if n_jobs == 1:
             results = [_run_with(jobs[i], probes, show) for i in missing]
         else:
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            results = parallel(delayed(_run_with)(jobs[i], probes, False) for i in missing)
+            tasks = [delayed(_run_with)(jobs[i], probes, False) for i in missing]
+            try:
+                results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+            except ValueError:  # a backend that cannot return a generator (Ray): plain list
+                results = Parallel(n_jobs=n_jobs)(tasks)
             if show:
                 from tqdm.auto import tqdm
 
