@@ -92,31 +92,36 @@ def prepare(paths: dict[str, Path]) -> Prepared:
     )
 
 
-def _read_reviews(path: Path):
-    users: dict[str, int] = {}
-    items: dict[str, int] = {}
-    user_col, item_col, time_col = array("i"), array("i"), array("q")
-    bad = BadRows(path, "review")
-    rows = 0
+def _nonblank_lines(path: Path):
+    """(line number, line) for every non-blank line of a raw file, with a progress bar."""
     with open_binary(path) as (stream, position, total):
         bar = progress_bar(total, f"reading {path.name}")
         try:
             for number, line in enumerate(stream, start=1):
                 if number % _UPDATE_EVERY == 0:
                     _advance(bar, position())
-                if not line.strip():
-                    continue
-                rows += 1
-                review = parse_review(line)
-                if isinstance(review, str):
-                    bad.add(number, review)
-                    continue
-                reviewer, asin, when = review
-                user_col.append(users.setdefault(reviewer, len(users)))
-                item_col.append(items.setdefault(asin, len(items) + 1))
-                time_col.append(when)
+                if line.strip():
+                    yield number, line
         finally:
             bar.close()
+
+
+def _read_reviews(path: Path):
+    users: dict[str, int] = {}
+    items: dict[str, int] = {}
+    user_col, item_col, time_col = array("i"), array("i"), array("q")
+    bad = BadRows(path, "review")
+    rows = 0
+    for number, line in _nonblank_lines(path):
+        rows += 1
+        review = parse_review(line)
+        if isinstance(review, str):
+            bad.add(number, review)
+            continue
+        reviewer, asin, when = review
+        user_col.append(users.setdefault(reviewer, len(users)))
+        item_col.append(items.setdefault(asin, len(items) + 1))
+        time_col.append(when)
     bad.check(rows)
     say(f"{path.name}: {rows - bad.count:,} reviews, {len(users):,} users, {len(items):,} items")
     info = {"reviews": rows - bad.count, "reviews_malformed": bad.count, "reviews_malformed_examples": bad.examples}
@@ -168,31 +173,22 @@ def _read_meta(path: Path, items: dict[str, int]) -> tuple[dict[str, str], dict]
     seen: set[str] = set()
     bad = BadRows(path, "metadata line")
     lines = parsed = 0
-    with open_binary(path) as (stream, position, total):
-        bar = progress_bar(total, f"reading {path.name}")
-        try:
-            for number, line in enumerate(stream, start=1):
-                if number % _UPDATE_EVERY == 0:
-                    _advance(bar, position())
-                if not line.strip():
-                    continue
-                lines += 1
-                match = _ASIN.match(line)
-                if match is not None and match.group(1).decode("utf-8", "replace") not in items:
-                    continue  # an item nobody reviewed: not needed
-                parsed += 1
-                meta = parse_meta(line)
-                if isinstance(meta, str):
-                    bad.add(number, meta)
-                    continue
-                asin, category = meta
-                if asin in seen:  # DIEN keeps an item's first line
-                    continue
-                seen.add(asin)
-                if category is not None:
-                    categories[asin] = category
-        finally:
-            bar.close()
+    for number, line in _nonblank_lines(path):
+        lines += 1
+        match = _ASIN.match(line)
+        if match is not None and match.group(1).decode("utf-8", "replace") not in items:
+            continue  # an item nobody reviewed: not needed
+        parsed += 1
+        meta = parse_meta(line)
+        if isinstance(meta, str):
+            bad.add(number, meta)
+            continue
+        asin, category = meta
+        if asin in seen:  # DIEN keeps an item's first line
+            continue
+        seen.add(asin)
+        if category is not None:
+            categories[asin] = category
     if lines and not parsed:
         raise DataError(f"{path}: none of its {lines:,} items is a reviewed item: is it the metadata file "
                         "of the same category (meta_Books.json.gz)? Delete it and get it again")
