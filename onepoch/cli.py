@@ -4,6 +4,9 @@
     onepoch run CHAPTER [-p key=value ...] [--quick]
                                                   re-execute one chapter with other parameters
     onepoch chapters                              list chapters and their parameters
+    onepoch data [NAME ...] [--fetch] [--dir PATH]
+                                                  which data sets are in the data folder (checked
+                                                  against their sha256); --fetch downloads the missing
 
 Errors are printed as one line on stderr, with exit code 2.
 """
@@ -71,7 +74,42 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="quick mode (output in _build/quick/)")
 
     sub.add_parser("chapters", help="list the chapters and their parameters with defaults")
+
+    p = sub.add_parser("data", help="which data sets are in the data folder, verified; --fetch downloads the missing")
+    p.add_argument("names", nargs="*", metavar="NAME", help="data sets (default: all; see the list this prints)")
+    p.add_argument("--fetch", action="store_true",
+                   help="download missing files from their public source and verify their sha256")
+    p.add_argument("--dir", dest="data_dir", metavar="PATH", help="the data folder (default: $ONEPOCH_DATA)")
     return parser
+
+
+def _data(names: list[str], fetch: bool, data_dir: str | None) -> int:
+    """One line per data set: present and verified, or missing with what to do. Exit status 1 when a
+    named data set (or, with --fetch, any) is not ready, 0 otherwise."""
+    from onepoch.data import sources
+    from onepoch.errors import DataError
+
+    for name in names:
+        sources.source(name)  # an unknown name: the error lists the valid ones, before any download
+    folder = sources.data_dir(data_dir)  # no folder given at all: a one-line error
+    print(f"data folder: {folder}")
+    failed = []
+    for name in names or list(sources.DATASETS):
+        try:
+            paths = sources.ensure_files(name, folder, download=fetch)
+        except DataError as exc:
+            failed.append(name)
+            lines = str(exc).splitlines()
+            print(f"  {name:<12} MISSING  {lines[0]}")
+            for line in lines[1:]:
+                print(f"  {'':<12}          {line}")
+            continue
+        size = sum(p.stat().st_size for p in paths.values())
+        print(f"  {name:<12} ok       {len(paths)} file(s), {size / 2**20:,.1f} MiB, sha256 verified where published")
+    if failed and not fetch:
+        print(f"to download what has a public source: onepoch data {' '.join(failed)} --fetch"
+              + ("" if data_dir is None else f" --dir {folder}"))
+    return 1 if failed and (names or fetch) else 0
 
 
 def _chapters() -> None:
@@ -106,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             book.run_chapter(args.chapter, parse_params(args.param), mode)
         elif args.command == "chapters":
             _chapters()
+        elif args.command == "data":
+            return _data(args.names, args.fetch, args.data_dir)
         return 0
     except OnepochError as exc:
         print(f"onepoch: error: {exc}", file=sys.stderr)

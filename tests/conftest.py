@@ -4,6 +4,7 @@ tests never depend on the real chapters."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -75,3 +76,19 @@ def tiny_book(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ONEPOCH_DATA", str(tmp_path / "data"))
     return root
+
+
+@pytest.fixture
+def tiny_source(tmp_path, monkeypatch):
+    """A registered data set 'tiny' whose files are served from a local origin folder by file:// URLs."""
+    from onepoch.data.sources import DATASETS, DataFile, DatasetSource
+
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    contents = {"sequences": b"1 1 2 3\n2 2 3 4\n", "attributes": b'{"1": [5], "2": [5, 6]}'}
+    files = []
+    for role, data in contents.items():
+        (origin / f"tiny.{role}").write_bytes(data)
+        files.append(DataFile(role, f"tiny/tiny.{role}", hashlib.sha256(data).hexdigest(), (origin / f"tiny.{role}").as_uri()))
+    monkeypatch.setitem(DATASETS, "tiny", DatasetSource("tiny", "s3rec", tuple(files)))
+    return tmp_path / "data", contents

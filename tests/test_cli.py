@@ -83,3 +83,28 @@ def test_version(capsys):
         cli.main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.startswith("onepoch ")
+
+
+def test_data_reports_missing_then_fetches_and_verifies(tiny_source, capsys):
+    folder, contents = tiny_source
+    assert cli.main(["data", "tiny", "--dir", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "tiny" in out and "MISSING" in out and "tiny/tiny.sequences" in out
+    assert f"onepoch data tiny --fetch --dir {folder}" in out  # the fix, ready to paste
+    assert not folder.exists()  # looking writes nothing
+
+    assert cli.main(["data", "tiny", "--dir", str(folder), "--fetch"]) == 0
+    assert "ok" in capsys.readouterr().out
+    assert (folder / "tiny/tiny.sequences").read_bytes() == contents["sequences"]
+
+    (folder / "tiny/tiny.attributes").write_bytes(b"{}")  # a changed file is caught, not trusted
+    assert cli.main(["data", "tiny", "--dir", str(folder)]) == 1
+    assert "checksum mismatch" in capsys.readouterr().out
+
+
+def test_data_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    line = _one_line_error(capsys, cli.main(["data", "nope", "--dir", str(tmp_path)]))
+    assert "unknown data set 'nope'; choose one of: beauty" in line
+    monkeypatch.delenv("ONEPOCH_DATA", raising=False)
+    line = _one_line_error(capsys, cli.main(["data"]))
+    assert "ONEPOCH_DATA" in line

@@ -21,20 +21,6 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@pytest.fixture
-def tiny_source(tmp_path, monkeypatch):
-    """A registered data set 'tiny' whose files are served from a local origin folder by file:// URLs."""
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    contents = {"sequences": b"1 1 2 3\n2 2 3 4\n", "attributes": b'{"1": [5], "2": [5, 6]}'}
-    files = []
-    for role, data in contents.items():
-        (origin / f"tiny.{role}").write_bytes(data)
-        files.append(DataFile(role, f"tiny/tiny.{role}", sha(data), (origin / f"tiny.{role}").as_uri()))
-    monkeypatch.setitem(DATASETS, "tiny", DatasetSource("tiny", "s3rec", tuple(files)))
-    return tmp_path / "data", contents
-
-
 def test_registry_lists_the_shared_data_sets_with_checksums_and_urls():
     # the paper's own data sets (amazon-book, taobao) are tested in test_data_amazon_book / _taobao
     assert set(DATASETS) == {"beauty", "sports", "toys", "yelp", "ml-100k", "amazon-book", "taobao"}
