@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
 from torch.profiler import profile
 
 from common import load_avg, median, one_thread, paper_data, write_result

@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from onepoch.errors import OnepochError
 

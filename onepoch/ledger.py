@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from onepoch import atomic
 from onepoch.errors import OnepochError
 
 VERDICTS = ("agrees", "partly agrees", "disagrees", "not tested")
@@ -122,18 +122,7 @@ def record(claim: str, paper_says, measured, verdict: str, chapter: str, evidenc
         rows = [r for r in _read(path) if r.get("claim") != claim]
         rows.append(row)
         rows.sort(key=lambda r: _claim_key(r["claim"]))
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{chapter}.", suffix=".tmp")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would make the file private
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(rows, fh, indent=1, ensure_ascii=False)
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic.write_text(path, json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
 
 
 def clear(chapter: str) -> None:

@@ -27,6 +27,13 @@ def _as_list(value) -> list:
     return [value] if isinstance(value, str) else list(value)
 
 
+def legend_order(values: pd.Series) -> list:
+    """Distinct values, numbers in numeric order ("1e-4" before "3e-3", 30000 before 1000000: as text
+    they would sort the other way), anything else in order of first appearance."""
+    distinct = list(pd.unique(values))
+    return sorted(distinct) if pd.api.types.is_numeric_dtype(values) else distinct
+
+
 def curves(
     frame: pd.DataFrame,
     metric: str = "auc",
@@ -38,12 +45,15 @@ def curves(
     height: int = 240,
     columns: int = 2,
     y_zero: bool = False,
+    order: list | None = None,
 ) -> alt.Chart:
     """Metric over epochs: one line per `color` value (the mean over seeds), a
     band from the lowest to the highest seed, dashed rules at epoch boundaries.
 
     `split` is "test", "train" or a list of both (then train is dashed).
-    `facet` makes one small chart per value of that column.
+    `facet` makes one small chart per value of that column. The legend lists
+    numeric `color` values in numeric order, others in order of appearance,
+    unless `order` gives the values' order.
     """
     splits = _as_list(split)
     rows = frame[(frame["metric"] == metric) & frame["split"].isin(splits)]
@@ -51,10 +61,12 @@ def curves(
         raise ValueError(f"no rows with metric={metric!r} and split in {splits}")
     by = [c for c in dict.fromkeys([*_as_list(color), *_as_list(facet), "split"]) if c]
     band = seed_band(rows, by)
+    if color:
+        order = [str(v) for v in (order if order is not None else legend_order(rows[color]))]
     for c in by:  # categorical legends read better as strings
         band[c] = band[c].astype(str)
 
-    enc_color = alt.Color(f"{color}:N", title=color) if color else alt.value("#1f77b4")
+    enc_color = alt.Color(f"{color}:N", title=color, sort=order) if color else alt.value("#1f77b4")
     dash = (
         alt.StrokeDash("split:N", title="split", sort=["test", "train"],
                        legend=None if color == "split" else alt.Legend())
@@ -195,8 +207,10 @@ def curves_with_ceiling(frame: pd.DataFrame, ceilings: pd.DataFrame, color: str,
     """`curves` (one line per `color` value, no facets) with each value's ceiling drawn as a
     dotted horizontal line in the same colour; `ceilings` has columns `color` and `ceiling`."""
     lines = curves(frame, metric=metric, split=split, color=color, width=width, height=height)
+    order = [str(v) for v in legend_order(frame[color])]
     rules = alt.Chart(ceilings.assign(**{color: ceilings[color].astype(str)})).mark_rule(
-        strokeDash=[2, 2], strokeWidth=1.4).encode(y=alt.Y("ceiling:Q"), color=alt.Color(f"{color}:N", title=color))
+        strokeDash=[2, 2], strokeWidth=1.4).encode(y=alt.Y("ceiling:Q"),
+                                                   color=alt.Color(f"{color}:N", title=color, sort=order))
     chart = alt.layer(lines, rules).properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
 

@@ -34,3 +34,14 @@ def test_model_diagram_follows_the_config():
     import vl_convert as vlc
     svg = vlc.vegalite_to_svg(plots.model_diagram(RunConfig(hidden=(64, 32), activation="prelu")).to_dict())
     assert "fully connected 64 + prelu" in svg and "fully connected 32 + prelu" in svg
+
+
+def test_numeric_legends_are_in_numeric_order():
+    import vl_convert as vlc
+
+    f = pd.concat([frame().assign(samples=n) for n in (3_000_000, 30_000, 100_000)])
+    assert plots.legend_order(f.samples) == [30_000, 100_000, 3_000_000]
+    svg = vlc.vegalite_to_svg(plots.curves(f, color="samples").to_dict())
+    assert svg.index(">30000<") < svg.index(">100000<") < svg.index(">3000000<")  # as text: 100000 first
+    labels = pd.concat([frame().assign(n=n) for n in ("b", "a")])
+    assert plots.legend_order(labels.n) == ["b", "a"]  # not numbers: as they come

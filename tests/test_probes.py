@@ -3,7 +3,6 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from onepoch.config import RunConfig
 from onepoch.probes import ADistanceProbe, ParamChangeProbe, a_distance

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from onepoch import atomic
 from onepoch.data import prepared, readers, sources, stats
 from onepoch.data.samples import build_samples, validate
 from onepoch.data.vocab import Vocabulary
@@ -168,15 +168,8 @@ def _write_cache(path: Path, data: CTRData) -> None:
         "train": _compact(data.train), "test": _compact(data.test), "vocab": data.vocab.state_dict(),
     }
     payload["digest"] = _digest(payload)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)  # readers see the old file or the whole new one, never half of it
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.replacing(path) as f:  # readers see the old file or the whole new one, never half of it
+        torch.save(payload, f)
 
 
 def _read_cache(path: Path, key: str) -> CTRData | None:

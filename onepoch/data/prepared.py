@@ -29,7 +29,6 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from onepoch import atomic
 from onepoch.data import sources
 from onepoch.errors import DataError
 
@@ -225,15 +225,7 @@ def _share(key: tuple, sha: str) -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_bytes(path, data)
 
 
 # -- finding and fetching files ---------------------------------------------------------
@@ -400,15 +392,8 @@ def _write(path: Path, prep: Prepared) -> None:
     arrays = dict(users=prep.users, offsets=prep.offsets, items=prep.items, item_category=prep.item_category,
                   info=np.array(json.dumps(prep.info, default=_json_default)))
     arrays.update({f"names_{k}": np.asarray(v, dtype=str) for k, v in prep.names.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp.npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.replacing(path) as f:
+        np.savez(f, **arrays)
 
 
 def _json_default(value):

@@ -236,15 +236,10 @@ def load(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULTS["i
 
 def _write_info(path, params: dict) -> None:
     """The parameters and truth of a cached data set, readable without loading its tensors."""
-    import os
-    import tempfile
+    from onepoch import atomic
 
-    if path.is_file():
-        return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(params, f, sort_keys=True)
-    os.replace(tmp, path)
+    if not path.is_file():
+        atomic.write_text(path, json.dumps(params, sort_keys=True))
 
 
 def info(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULTS["items"],

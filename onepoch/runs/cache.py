@@ -1,9 +1,8 @@
 """On-disk result cache, keyed by the hash of a run's full configuration.
 
 Each entry is one file: a sha256 of the payload on the first line, then the
-pickled payload. It is written to a temporary file in the same folder and
-moved into place with `os.replace`, so a reader sees either nothing or a
-whole entry -- never a half-written one, whatever kills the writer. An entry
+pickled payload. It is written whole or not at all (`onepoch.atomic`): a
+reader sees either nothing or a whole entry, whatever kills the writer. An entry
 whose hash does not match its payload (a truncated or altered file) is
 reported, removed and treated as missing.
 """
@@ -12,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
+
+from onepoch import atomic
 
 
 def cache_root() -> Path:
@@ -51,17 +51,10 @@ class ResultCache:
             return None
 
     def put(self, key: str, value) -> Path:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic.write_bytes(self.path(key), hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload,
+                                  fsync=True)
+
+    def remove_stale(self) -> int:
+        """Delete temporary files of writers that were killed (SIGKILL) mid-write; see `onepoch.atomic`."""
+        return atomic.remove_stale(self.dir)

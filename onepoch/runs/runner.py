@@ -135,6 +135,10 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
         else:
             missing.append(i)
     if missing:
+        from onepoch import atomic
+        from onepoch.runs.cache import cache_root
+
+        atomic.remove_stale(cache_root())  # orphans of writers killed earlier (runs and encoded data)
         n_jobs = min(n_jobs or default_jobs(), len(missing))
         show = progress if progress is not None else progress_enabled()
         if n_jobs == 1:
