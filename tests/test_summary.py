@@ -55,3 +55,8 @@ def test_record_sharp_drop_writes_a_computed_row(tmp_path, monkeypatch):
     assert row["verdict"] == "disagrees"
     from onepoch import ledger
     assert set(ledger.table().claim) == {"C1", "C3"}
+
+
+def test_show_keeps_a_value_and_its_spread_together():
+    html = summary.show(pd.DataFrame({"auc": ["0.7351 ± 0.0074"], "note": ["a long text that may wrap"]})).data
+    assert "0.7351\u00a0±\u00a00.0074" in html and "a long text that may wrap" in html and "<th>" in html
