@@ -32,6 +32,10 @@ SPARSITY = ("none", "filter", "hash")
 FINETUNE = ("none", "all", "embedding", "mlp")
 EMB_OPTIMIZERS = ("dense", "lazy")
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+# History slots when a run leaves max_history unset: the data set's own definition (the paper's data
+# sets keep DIEN's last 100, as onepoch.data.sources says; tests check the two agree), else 50.
+HISTORY_DEFAULT = 50
+DATASET_HISTORY = {"amazon-book": 100, "taobao": 100}
 
 # Bump when a change to the code changes the numbers a run produces, so that
 # cached results from before the change are not reused.
@@ -122,7 +126,7 @@ class RunConfig:
     # --- data (paper Sec. 6.1; see onepoch.data) ---
     dataset: str = "sports"
     construction: str = "last"  # the paper's (DIEN): each user's last interaction; or "positions"
-    max_history: int = 50
+    max_history: int | None = None  # history slots; None: the data set's own (see DATASET_HISTORY)
     min_history: int = 1
     test_users: float = 0.1  # share of users in test, "last" construction only
     max_users: int | None = None  # a random subset of users (quick mode)
@@ -191,7 +195,7 @@ class RunConfig:
         if not self.fields:
             raise ConfigError("fields is empty; keep at least one of: " + ", ".join(FIELDS))
         for name in ("max_history", "emb_dim", "batch_size", "epochs", "eval_every", "train_eval_size"):
-            value = getattr(self, name)
+            value = self.history_length if name == "max_history" else getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ConfigError(f"{name} must be an integer, got {value!r}")
             _positive(name, value)
@@ -246,14 +250,23 @@ class RunConfig:
             raise ConfigError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(config_names())}")
         return dataclasses.replace(self, **changes)
 
+    @property
+    def history_length(self) -> int:
+        """`max_history`, or when it is None the data set's own number of history slots."""
+        if self.max_history is not None:
+            return self.max_history
+        return DATASET_HISTORY.get(self.dataset, HISTORY_DEFAULT)
+
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every setting, `max_history` as the length the run uses (so the cache key of a run that
+        leaves it unset is that of one that writes it out)."""
+        return dataclasses.asdict(self) | {"max_history": self.history_length}
 
     def data_args(self) -> dict:
         """The arguments of `onepoch.data.load` this run needs."""
         return dict(
             construction=self.construction,
-            max_history=self.max_history,
+            max_history=self.history_length,
             min_history=self.min_history,
             test_users=self.test_users,
             max_users=self.max_users,
@@ -263,7 +276,7 @@ class RunConfig:
     def synthetic_args(self) -> dict:
         """The arguments of `onepoch.data.synthetic.load` a run on dataset="synthetic" needs."""
         return dict(samples=self.syn_samples, users=self.syn_users, items=self.syn_items,
-                    categories=self.syn_categories, zipf=self.syn_zipf, history=self.max_history,
+                    categories=self.syn_categories, zipf=self.syn_zipf, history=self.history_length,
                     noise=self.syn_noise, seed=self.data_seed)
 
     def key(self, data_checksum: str = "") -> str:

@@ -44,3 +44,22 @@ def test_neutral_new_options_keep_old_keys_and_other_values_change_them():
     assert all(getattr(base, k) == v for k, v in NEUTRAL.items())
     assert base.key("d") != base.replace(sparsity="filter", sparsity_m=0.1).key("d")
     assert base.replace(sparsity="filter", sparsity_m=0.1).key("d") != base.replace(sparsity="hash", sparsity_m=0.1).key("d")
+
+
+def test_history_length_is_the_data_sets_own_unless_set():
+    from onepoch.config import DATASETS, DATASET_HISTORY, HISTORY_DEFAULT
+    from onepoch.data.sources import DATASETS as REGISTRY
+    from onepoch.data.sources import load_arguments
+
+    for name in REGISTRY:  # the config's table agrees with the data sets' definitions
+        assert RunConfig(dataset=name).history_length == load_arguments(name)["max_history"]
+    assert RunConfig(dataset="amazon-book").data_args()["max_history"] == 100 == DATASET_HISTORY["taobao"]
+    assert RunConfig(dataset="synthetic").synthetic_args()["history"] == HISTORY_DEFAULT
+    assert RunConfig(dataset="amazon-book", max_history=30).data_args()["max_history"] == 30
+    assert set(DATASET_HISTORY) <= set(DATASETS)
+    # leaving it unset is the same run, with the same cache key, as writing the data set's length out
+    assert RunConfig().key("d") == RunConfig(max_history=50).key("d")
+    assert RunConfig(dataset="taobao").key("d") == RunConfig(dataset="taobao", max_history=100).key("d")
+    assert RunConfig(dataset="taobao").key("d") != RunConfig(dataset="taobao", max_history=50).key("d")
+    with pytest.raises(ConfigError, match="max_history must be > 0"):
+        RunConfig(max_history=0)

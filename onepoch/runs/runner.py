@@ -85,8 +85,9 @@ def default_jobs() -> int:
 
 def _describe(frame: pd.DataFrame, config: RunConfig, varying: list[str]) -> pd.DataFrame:
     frame = frame.copy()
+    settings = config.as_dict()
     for name in varying:
-        value = getattr(config, name)
+        value = settings[name]
         frame[name] = str(value) if isinstance(value, tuple) else value
     return frame
 
@@ -120,8 +121,8 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     jobs = expand(configs, seeds)
     if not jobs:
         return pd.DataFrame()
-    fields = list(jobs[0].as_dict())
-    varying = [f for f in fields if len({repr(getattr(c, f)) for c in jobs}) > 1]
+    settings = [c.as_dict() for c in jobs]  # as the runs use them (max_history=None: the data set's own)
+    varying = [f for f in settings[0] if len({repr(d[f]) for d in settings}) > 1]
     varying = list(dict.fromkeys(["dataset", "model", *varying, "seed"]))
 
     store = ResultCache()
