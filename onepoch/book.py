@@ -257,9 +257,37 @@ def _folder_hash_all(folder: Path) -> str:
     return h.hexdigest()
 
 
+def declared_inputs(src: Path) -> list[str]:
+    """Files a chapter reads besides the package and the data (``metadata.onepoch.inputs`` of its
+    notebook: paths or folders relative to the book root, e.g. ``benchmarks/results``)."""
+    try:
+        meta = json.loads(src.read_text(encoding="utf-8")).get("metadata", {})
+    except ValueError:
+        return []  # not JSON: papermill reports the broken notebook when it executes it
+    inputs = meta.get("onepoch", {}).get("inputs", [])
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise BookError(f"{src}: metadata.onepoch.inputs must be a list of paths, got {inputs!r}")
+    return inputs
+
+
+def _inputs_hash(root: Path, inputs: list[str]) -> str:
+    h = hashlib.sha256()
+    for rel in inputs:
+        path = root / rel
+        h.update(rel.encode() + b"\0")
+        if path.is_dir():
+            h.update(_folder_hash_all(path).encode())
+        elif path.is_file():
+            h.update(_sha(path.read_bytes()).encode())
+        else:
+            h.update(b"missing")
+    return h.hexdigest()
+
+
 def _stamp(name: str, src: Path, params: dict, lay: Layout, env: dict, pkg: str) -> str:
     parts = {
         "source": _sha(src.read_bytes()),
+        "inputs": _inputs_hash(lay.root, declared_inputs(src)),
         "parameters": repr(sorted(params.items())),
         "mode": lay.mode,
         "package": pkg,

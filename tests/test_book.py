@@ -169,3 +169,27 @@ def test_run_chapter_executes_only_that_chapter_and_the_ledger(tiny_book, fixed_
     assert (index.parent / "book" / "beta.html").is_file()  # in the book, without outputs
     page = (tiny_book / "_build" / "quick" / "stage" / "book" / "execution.md").read_text()
     assert "{doc}`beta` | not executed" in page and "'n': 7" in page
+
+
+def test_a_chapter_is_executed_again_when_a_declared_input_changes(tiny_book, fixed_package_hash):
+    src = tiny_book / "book" / "beta.ipynb"
+    nb = json.loads(src.read_text())
+    nb["metadata"]["onepoch"] = {"inputs": ["results"]}  # like the speed appendix: benchmarks/results
+    src.write_text(json.dumps(nb))
+    (tiny_book / "results").mkdir()
+    (tiny_book / "results" / "a.json").write_text('{"x": 1}')
+    out = tiny_book / "_build"
+
+    def run():
+        return book.execute_chapter("beta", "quick", {}, out_root=out, root=tiny_book, quiet=True)["skipped"]
+
+    assert run() is False and run() is True
+    (tiny_book / "results" / "a.json").write_text('{"x": 2}')  # a re-run benchmark
+    assert run() is False and run() is True
+    (tiny_book / "results" / "b.json").write_text("{}")
+    assert run() is False
+
+    nb["metadata"]["onepoch"] = {"inputs": "results"}
+    src.write_text(json.dumps(nb))
+    with pytest.raises(BookError, match="inputs must be a list of paths"):
+        run()
