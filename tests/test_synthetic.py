@@ -146,3 +146,13 @@ def test_info_gives_the_params_without_keeping_the_data(cache):
     assert 0 < params["item_rare_share"] <= 1 and params["item_mean_occurrences"] > 1
     synthetic._MEMORY.clear()
     assert synthetic.info(**SMALL) == params  # from the small file
+
+
+def test_the_checksum_covers_numpy_only_when_it_differs_from_the_pinned_version(monkeypatch):
+    from onepoch import config
+
+    base = synthetic.checksum(**SMALL)
+    monkeypatch.setattr(config, "installed_version", lambda p: "0.0.1" if p == "numpy" else config.KEYED_LIBRARIES[p])
+    assert synthetic.checksum(**SMALL) != base  # other samplers, other data: never the cached file
+    monkeypatch.setattr(config, "installed_version", lambda p: config.KEYED_LIBRARIES[p])
+    assert synthetic.checksum(**SMALL) == base

@@ -93,11 +93,14 @@ def checksum(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULT
              categories=DEFAULTS["categories"], zipf=DEFAULTS["zipf"], history=DEFAULTS["history"],
              noise=DEFAULTS["noise"], seed=DEFAULTS["seed"]) -> str:
     """The data checksum `load` gives these arguments, without generating anything."""
+    from onepoch.config import changed_libraries
+
     params = _params(samples, users, items, categories, zipf, history, noise, seed)
-    payload = json.dumps({"name": NAME, "params": params, "version": SYNTHETIC_VERSION,
-                          "constants": [DIM, S_ITEM, S_QUALITY, S_USER, GAMMA, RHO, TEST_SHARE, TEST_CAP]},
-                         sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    payload = {"name": NAME, "params": params, "version": SYNTHETIC_VERSION,
+               "constants": [DIM, S_ITEM, S_QUALITY, S_USER, GAMMA, RHO, TEST_SHARE, TEST_CAP]}
+    if changed_libraries(("numpy",)):  # numpy's samplers draw the whole data set: another numpy, other data
+        payload["libraries"] = changed_libraries(("numpy",))
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 # -- the generative model -------------------------------------------------------
