@@ -175,6 +175,37 @@ def _check_parameters(name: str, given: dict, valid: dict) -> None:
         )
 
 
+def quick_overrides(src: Path) -> set[str]:
+    """Names a chapter assigns inside ``if quick:`` blocks (its quick mode's smaller settings)."""
+    names: set[str] = set()
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = "".join(cell.get("source", ""))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # cell magics and the like: not Python, no quick block to read
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "quick" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
+                for inner in (n for stmt in node.body for n in ast.walk(stmt)):
+                    if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                        names.add(inner.id)
+    return names
+
+
+def _check_quick_clash(name: str, src: Path, given: dict) -> None:
+    """A parameter the user set that the chapter's quick mode replaces would be ignored without a word."""
+    clash = sorted((set(given) - {"quick"}) & quick_overrides(src))
+    if clash:
+        raise BookError(
+            f"parameter{'s' if len(clash) > 1 else ''} {', '.join(clash)} of chapter {name!r} "
+            f"{'are' if len(clash) > 1 else 'is'} replaced by its quick mode (the `if quick:` block), so "
+            f"the value given would be ignored: run without --quick to set {'them' if len(clash) > 1 else 'it'}"
+        )
+
+
 def _kind(value) -> str | None:
     """What a parameter's value is, for type checks against its default (None: anything goes)."""
     if value is None:
@@ -455,6 +486,8 @@ def execute_chapter(
         )
     _check_parameters(name, given, valid)
     _check_types(name, given, valid)
+    if mode == "quick":
+        _check_quick_clash(name, src, given)
     given = {k: _listify(v) for k, v in given.items()}
 
     with build_lock(lay, quiet):

@@ -108,3 +108,18 @@ def test_data_errors_are_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("ONEPOCH_DATA", raising=False)
     line = _one_line_error(capsys, cli.main(["data"]))
     assert "ONEPOCH_DATA" in line
+
+
+def test_a_parameter_that_quick_mode_replaces_is_an_error_not_ignored(in_tiny_book, capsys):
+    from conftest import notebook
+
+    (in_tiny_book / "book" / "beta.ipynb").write_text(notebook([
+        ("markdown", "# Beta", []),
+        ("code", "quick = False\nseeds = [0, 1, 2]\nlr = 1e-3", ["parameters"]),
+        ("code", "if quick:  # smaller\n    seeds, other = [0], 1\nprint(seeds, lr)", []),
+    ]))
+    line = _one_line_error(capsys, cli.main(["run", "beta", "-p", "seeds=[5]", "--quick"]))
+    assert "parameter seeds of chapter 'beta' is replaced by its quick mode" in line and "without --quick" in line
+    assert book.quick_overrides(in_tiny_book / "book" / "beta.ipynb") == {"seeds", "other"}
+    assert cli.main(["run", "beta", "-p", "lr=0.01", "--quick"]) == 0  # not replaced: runs, with the value given
+    assert "[0] 0.01" in (in_tiny_book / "_build" / "quick" / "executed" / "beta.ipynb").read_text()
