@@ -494,9 +494,31 @@ def execute_chapter(
         return _execute(name, mode, src, given, lay, force, quiet)
 
 
+RUN_LOG_ENV = "ONEPOCH_RUN_LOG"  # onepoch.runs.runner.RUN_LOG: each run a chapter uses is noted there
+
+
+def run_usage(log: Path) -> dict:
+    """What a chapter's execution noted in its run log: runs used (distinct), how many were trained
+    by this execution, and the training seconds of all of them (as recorded when each was trained)."""
+    seconds: dict[str, float] = {}
+    trained: set[str] = set()
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line cut short by a killed worker: skip it
+                continue
+            seconds[entry["key"]] = float(entry["seconds"])
+            if entry.get("trained"):
+                trained.add(entry["key"])
+    return {"runs": len(seconds), "trained": len(trained), "run_seconds": round(sum(seconds.values()), 1)}
+
+
 def _execute(name: str, mode: str, src: Path, given: dict, lay: Layout, force: bool, quiet: bool) -> dict:
     env = chapter_env(lay)
     env["ONEPOCH_CHAPTER"] = name  # ledger.record checks rows are filed under this chapter
+    run_log = lay.tmp / f"{name}.runs.jsonl"
+    env[RUN_LOG_ENV] = str(run_log)
     stamp = _stamp(name, src, given, lay, env, package_hash())
     dest = lay.executed / f"{name}.ipynb"
     previous = _read_record(lay, name)
@@ -525,6 +547,7 @@ def _execute(name: str, mode: str, src: Path, given: dict, lay: Layout, force: b
         "kernel": KERNEL,
     }
     _say(f"[{mode}] {name}: executing" + (f" with {given}" if given else ""), quiet)
+    run_log.unlink(missing_ok=True)
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", "from onepoch.book import _child; _child()", json.dumps(spec)],
@@ -533,6 +556,8 @@ def _execute(name: str, mode: str, src: Path, given: dict, lay: Layout, force: b
         stdin=subprocess.DEVNULL,
     )
     seconds = time.perf_counter() - start
+    usage = run_usage(run_log)
+    run_log.unlink(missing_ok=True)
     if proc.returncode != 0:
         lay.failed.mkdir(parents=True, exist_ok=True)
         failed = lay.failed / f"{name}.ipynb"
@@ -555,11 +580,13 @@ def _execute(name: str, mode: str, src: Path, given: dict, lay: Layout, force: b
         "mode": mode,
         "parameters": repr(given),
         "seconds": round(seconds, 2),
+        **usage,
         "finished": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
         "stamp": stamp,
     }
     _write_atomic(_record_path(lay, name), json.dumps(record, indent=1) + "\n")
-    _say(f"[{mode}] {name}: done in {seconds:.1f} s", quiet)
+    _say(f"[{mode}] {name}: done in {seconds:.1f} s"
+         + (f" ({usage['runs']} runs, {usage['trained']} trained now)" if usage["runs"] else ""), quiet)
     return {**record, "skipped": False}
 
 
@@ -624,27 +651,37 @@ def _execution_page(records: list[dict], lay: Layout) -> str:
             else "This is the **full** build."
         ),
         "",
-        "| Chapter | Run time | Executed | Parameters |",
-        "|---|---:|---|---|",
+        "| Chapter | Run time | Runs (trained in this execution) | Training time of its runs | Executed | Parameters |",
+        "|---|---:|---:|---:|---|---|",
     ]
-    total = 0.0
+    total = train_total = 0.0
+    runs_total = 0
     for rec in records:
         if rec.get("not_executed"):
-            lines.append(f"| {{doc}}`{rec['chapter']}` | not executed | | |")
+            lines.append(f"| {{doc}}`{rec['chapter']}` | not executed | | | | |")
             continue
         seconds = float(rec.get("seconds", 0.0))
         total += seconds
         params = rec.get("parameters", "{}")
         params = "defaults" if params in ("{}", "{'quick': True}") else f"`{params}`"
-        lines.append(
-            f"| {{doc}}`{rec['chapter']}` | {_duration(seconds)} | {rec.get('finished', '')} | {params} |"
-        )
-    lines.append(f"| **Total** | **{_duration(total)}** | | |")
+        if "runs" in rec:  # records from before run logs existed have no counts
+            runs_total += rec["runs"]
+            train_total += rec["run_seconds"]
+            runs = f"{rec['runs']} ({rec['trained']})" if rec["runs"] else "-"
+            train = _duration(rec["run_seconds"]) if rec["runs"] else "-"
+        else:
+            runs = train = "?"
+        lines.append(f"| {{doc}}`{rec['chapter']}` | {_duration(seconds)} | {runs} | {train} | "
+                     f"{rec.get('finished', '')} | {params} |")
+    lines.append(f"| **Total** | **{_duration(total)}** | **{runs_total}** | **{_duration(train_total)}** | | |")
     lines += [
         "",
-        "Run times are wall-clock seconds of one execution on the machine that built "
-        "this book; runs are cached on disk, so a chapter executed again with the same "
-        "settings takes less time than the first time.",
+        "*Run time* is the wall-clock time of the chapter's last execution on the machine that "
+        "built this book. Runs are cached on disk by their full configuration, so an execution "
+        "trains only the runs not in the cache; *training time of its runs* adds up, for every "
+        "run the chapter used, the time its training took when it was trained (on one core; "
+        "chapters train two runs at a time on two cores). It is about what executing the chapter "
+        "from an empty cache costs.",
         "",
     ]
     return "\n".join(lines)
@@ -653,6 +690,9 @@ def _execution_page(records: list[dict], lay: Layout) -> str:
 def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
+    if seconds >= 3600:
+        hours, rest = divmod(round(seconds), 3600)
+        return f"{hours} h {rest // 60:02d} min"
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs:02d} s"
 

@@ -193,3 +193,24 @@ def test_a_chapter_is_executed_again_when_a_declared_input_changes(tiny_book, fi
     src.write_text(json.dumps(nb))
     with pytest.raises(BookError, match="inputs must be a list of paths"):
         run()
+
+
+def test_the_execution_page_counts_the_runs_a_chapter_used_and_their_training_time(tiny_book, fixed_package_hash):
+    from conftest import notebook
+
+    (tiny_book / "book" / "beta.ipynb").write_text(notebook([
+        ("markdown", "# Beta", []),
+        ("code", "quick = False", ["parameters"]),
+        ("code", "from onepoch.runs.runner import note_use\n"
+                 "note_use('k1', 70.0, True)\nnote_use('k2', 3000.0, False)\nnote_use('k1', 70.0, False)", []),
+    ]))
+    out = tiny_book / "_build"
+    rec = book.execute_chapter("beta", "quick", {}, out_root=out, root=tiny_book, quiet=True)
+    assert (rec["runs"], rec["trained"], rec["run_seconds"]) == (2, 1, 3070.0)
+    lay = book.layout("quick", out, tiny_book)
+    assert not list(lay.tmp.glob("*.jsonl"))  # the log is read into the record, then removed
+    page = book._execution_page([rec, {**rec, "chapter": "old"}], lay)
+    assert "| {doc}`beta` |" in page and "| 2 (1) | 51 min 10 s |" in page
+    assert "| **4** | **1 h 42 min** |" in page
+    old = {k: v for k, v in rec.items() if k not in ("runs", "trained", "run_seconds")}
+    assert "| ? | ? |" in book._execution_page([old], lay)  # a record from before run logs

@@ -105,3 +105,34 @@ def test_parallel_sweep_gives_the_same_curves_as_serial(tmp_path, monkeypatch):
     parallel = sweep(configs, seeds=[0, 1], n_jobs=2, progress=False)
     pd.testing.assert_frame_equal(serial, parallel)
     assert len(list((tmp_path / "parallel").rglob("*.pkl"))) == 4
+
+
+def test_runs_and_sweeps_note_each_run_used_in_the_run_log(cache, tiny, tmp_path, monkeypatch):
+    import json
+
+    from onepoch import book
+
+    assert run_module.RUN_LOG == book.RUN_LOG_ENV  # the book reads what the runner writes
+    log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(run_module.RUN_LOG, str(log))
+    a, b = RunConfig(**SMALL), RunConfig(**SMALL, lr=2e-3)
+    run(a, progress=False)  # trained
+    sweep([a, b], seeds=None, n_jobs=1, progress=False)  # a from the cache, b trained
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [x["trained"] for x in lines] == [True, False, True]
+    assert lines[0]["key"] == lines[1]["key"] != lines[2]["key"]
+    assert lines[1]["seconds"] == lines[0]["seconds"] > 0  # a hit reports the time its training took
+    usage = book.run_usage(log)
+    assert usage == {"runs": 2, "trained": 2, "run_seconds": round(lines[0]["seconds"] + lines[2]["seconds"], 1)}
+    monkeypatch.delenv(run_module.RUN_LOG)
+    run(b, progress=False)
+    assert len(log.read_text().splitlines()) == 3  # no log set: nothing written
+
+
+def test_run_usage_skips_a_cut_line_and_a_missing_log(tmp_path):
+    from onepoch import book
+
+    log = tmp_path / "runs.jsonl"
+    log.write_text('{"key": "a", "seconds": 2.0, "trained": false}\n{"key": "b", "sec')
+    assert book.run_usage(log) == {"runs": 1, "trained": 0, "run_seconds": 2.0}
+    assert book.run_usage(tmp_path / "none.jsonl") == {"runs": 0, "trained": 0, "run_seconds": 0}

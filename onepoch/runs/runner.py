@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 
@@ -48,6 +49,24 @@ def data_checksum(config: RunConfig) -> str:
     return sparsity.checksum(base, config.sparsity, config.sparsity_m)
 
 
+RUN_LOG = "ONEPOCH_RUN_LOG"  # set by `onepoch build` for each chapter: which runs it used, and their cost
+
+
+def note_use(key: str, seconds: float, trained: bool) -> None:
+    """Append one line to the file in $ONEPOCH_RUN_LOG, if set: a run the chapter used, the seconds its
+    training took when it was trained, and whether it was trained now (or came from the cache).
+    One short write with O_APPEND, so parallel workers' lines never mix."""
+    path = os.environ.get(RUN_LOG)
+    if not path:
+        return
+    line = json.dumps({"key": key, "seconds": round(float(seconds), 3), "trained": bool(trained)}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
 def result_key(config: RunConfig, data_checksum: str, callback_keys=()) -> str:
     """Cache key of a run: every setting, the data, and what its callbacks record."""
     return config.key(data_checksum + "|" + "|".join(callback_keys))
@@ -69,13 +88,16 @@ def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | No
     if cacheable:
         hit = store.get(key)
         if hit is not None:
+            note_use(key, hit.get("seconds", 0.0), trained=False)
             return hit["frame"]
     start = time.perf_counter()
     with one_thread():
         frame = fit(config, data, callbacks=callbacks, progress=progress)
+    seconds = time.perf_counter() - start
     if cacheable:
         store.put(key, {"config": config.as_dict(), "data_checksum": data.checksum, "frame": frame,
-                        "seconds": time.perf_counter() - start})
+                        "seconds": seconds})
+        note_use(key, seconds, trained=True)
     return frame
 
 
@@ -130,8 +152,10 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     missing = []
     probe_keys = [make().cache_key for make in probes]
     for i, cfg in enumerate(jobs):
-        hit = store.get(result_key(cfg, data_checksum(cfg), probe_keys))
+        key = result_key(cfg, data_checksum(cfg), probe_keys)
+        hit = store.get(key)
         if hit is not None:
+            note_use(key, hit.get("seconds", 0.0), trained=False)
             frames[i] = hit["frame"]
         else:
             missing.append(i)
