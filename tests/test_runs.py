@@ -136,3 +136,8 @@ def test_run_usage_skips_a_cut_line_and_a_missing_log(tmp_path):
     log.write_text('{"key": "a", "seconds": 2.0, "trained": false}\n{"key": "b", "sec')
     assert book.run_usage(log) == {"runs": 1, "trained": 0, "run_seconds": 2.0}
     assert book.run_usage(tmp_path / "none.jsonl") == {"runs": 0, "trained": 0, "run_seconds": 0}
+
+
+def test_a_run_log_that_cannot_be_written_never_fails_a_run(cache, tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv(run_module.RUN_LOG, str(tmp_path / "no" / "such" / "folder" / "runs.jsonl"))
+    assert not run(RunConfig(**SMALL), progress=False).empty

@@ -60,7 +60,10 @@ def note_use(key: str, seconds: float, trained: bool) -> None:
     if not path:
         return
     line = json.dumps({"key": key, "seconds": round(float(seconds), 3), "trained": bool(trained)}) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError:  # a worker on another machine (Dask, Ray) has no such folder: the counts are informational
+        return
     try:
         os.write(fd, line.encode())
     finally:
