@@ -166,14 +166,53 @@ def to_html(frame=None) -> str:
         measured = parts[0] if len(parts) == 1 else "<ul>" + "".join(f"<li>{p}</li>" for p in parts) + "</ul>"
         if row.evidence:
             measured += f'<p class="ledger-evidence"><small>{html.escape(str(row.evidence))}</small></p>'
-        verdict = html.escape(str(row.verdict))
-        chapter = html.escape(str(row.chapter))
         cells = [html.escape(str(row.claim)), html.escape(str(row.paper_says)), measured,
-                 f'<span class="verdict verdict-{verdict.replace(" ", "-")}">{verdict}</span>',
-                 f'<a href="{chapter}.html">{chapter}</a>' if chapter else ""]
+                 _badge(row.verdict), _chapter_link(row.chapter)]
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
+
+
+def _badge(verdict: str) -> str:
+    import html
+
+    verdict = html.escape(str(verdict))
+    return f'<span class="verdict verdict-{verdict.replace(" ", "-")}">{verdict}</span>'
+
+
+def _chapter_link(chapter: str) -> str:
+    import html
+
+    chapter = html.escape(str(chapter))
+    return f'<a href="{chapter}.html">{chapter}</a>' if chapter else ""
+
+
+def overview_html(frame=None, claims: dict | None = None) -> str:
+    """One row per claim of the paper, in order: its text and every chapter's verdict on it, linked.
+    Claims that no chapter has tested yet are listed too, as not tested."""
+    import html
+
+    if claims is None:
+        from onepoch.claims import CLAIMS as claims
+    frame = table() if frame is None else frame
+    ids = sorted(set(claims) | set(frame["claim"]), key=_claim_key)
+    out = ['<table class="onepoch-ledger table">', "<thead><tr><th>Claim</th><th>The paper says</th>"
+           "<th>Verdicts (chapter)</th></tr></thead><tbody>"]
+    for claim in ids:
+        rows = frame[frame["claim"] == claim]
+        says = claims.get(claim) or (rows["paper_says"].iloc[0] if len(rows) else "")
+        verdicts = "<br>".join(f"{_badge(r.verdict)} {_chapter_link(r.chapter)}" for r in rows.itertuples(index=False))
+        out.append(f"<tr><td>{html.escape(claim)}</td><td>{html.escape(str(says))}</td>"
+                   f"<td>{verdicts or _badge('not tested')}</td></tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def show_overview(frame=None):
+    """The ledger at a glance: one row per claim with each chapter's verdict."""
+    from IPython.display import HTML
+
+    return HTML(overview_html(frame))
 
 
 def show(frame=None):

@@ -90,3 +90,16 @@ def test_rows_must_be_filed_under_the_running_chapter(folder, monkeypatch):
 def test_files_are_not_private(folder):
     ledger.record("C1", "p", "m", "agrees", "ch")
     assert (folder / "ch.json").stat().st_mode & 0o044
+
+
+def test_overview_has_one_row_per_claim_with_every_chapters_verdict(folder):
+    ledger.record("C2", "more epochs do not help", "m1", "disagrees", "one_epoch")
+    ledger.record("C2", "more epochs do not help", "m2", "partly agrees", "beyond")
+    ledger.record("C10", "p", "m", "agrees", "feature_sparsity")
+    claims = {"C1": "the drop", "C2": "one epoch is best", "C10": "sparsity & <b>"}
+    html = ledger.overview_html(claims=claims)
+    rows = html.split("<tr>")[2:]  # after the header row
+    assert [r.split("</td>")[0] for r in rows] == ["<td>C1", "<td>C2", "<td>C10"]  # every claim, numeric order
+    assert "not tested" in rows[0]  # no chapter recorded C1
+    assert rows[1].index("disagrees") < rows[1].index('href="one_epoch.html"') and "partly agrees" in rows[1]
+    assert "sparsity &amp; &lt;b&gt;" in rows[2]
