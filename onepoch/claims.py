@@ -38,7 +38,7 @@ CLAIMS = {
 }
 
 SHARP_RULE = (f"a drop is 'sharp' when its mean over seeds exceeds {SHARP:g} x its seed standard "
-              f"deviation and {MIN_DROP} AUC")
+              f"deviation and {MIN_DROP} AUC (a run with a single seed has no spread: only the {MIN_DROP} applies)")
 
 
 def all_some_none(flags) -> str:

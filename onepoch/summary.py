@@ -58,6 +58,7 @@ def drop_table(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: s
 
 
 def is_sharp(drop_mean: float, drop_std: float) -> bool:
+    """Above MIN_DROP and SHARP seed standard deviations; one seed (std NaN) is judged on MIN_DROP alone."""
     noise = 0.0 if not np.isfinite(drop_std) else drop_std
     return bool(drop_mean > MIN_DROP and drop_mean > SHARP * noise)
 
