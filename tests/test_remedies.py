@@ -331,3 +331,23 @@ def test_leaderboard_verdicts_follow_their_rules(tmp_path, monkeypatch):
                           "best_mean": [0.7, 0.7, 0.7], "best_std": [0.01] * 3})
     assert claims.record_phase_sparsity(phase, [0.5], [2.0], "phase_diagram")["verdict"] == "agrees"
     assert claims.record_phase_sparsity(phase, [0.5], [1.0], "phase_diagram")["verdict"] == "partly agrees"
+
+
+def test_phase_table_says_where_a_later_epoch_beats_epoch_1_beyond_seed_noise(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from onepoch import claims, multi_epoch
+    monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path))
+    frame = pd.concat([
+        _curves("small", 0, [0.700, 0.690, 0.680]), _curves("small", 1, [0.702, 0.692, 0.682]),  # epoch 1 best
+        _curves("dense", 0, [0.700, 0.720, 0.730]), _curves("dense", 1, [0.702, 0.722, 0.731]),  # +0.0295, tight
+        _curves("noisy", 0, [0.700, 0.690, 0.740]), _curves("noisy", 1, [0.702, 0.692, 0.690]),  # +0.014 ± 0.035
+    ], ignore_index=True).rename(columns={"remedy": "size"})
+    table = multi_epoch.phase_table(frame, ["size"]).set_index("size")
+    assert table.loc["dense", "later_gain_mean"] == pytest.approx(0.0295)
+    assert list(table.later_beats.loc[["small", "dense", "noisy"]]) == [False, True, False]
+    sized = table.reset_index().assign(samples=lambda t: t["size"].map({"small": 1, "dense": 2, "noisy": 3}))
+    row = claims.record_data_size(sized, "phase_diagram", series="size")
+    assert row["claim"] == "C2" and row["verdict"] == "partly agrees"  # one size of three: a later epoch wins
+    assert "dense, 2 samples: later epochs 0.0295 ± " in row["measured"] and "[contradicts]" in row["measured"]
+    assert "2 x its seed standard deviation" in row["evidence"]
