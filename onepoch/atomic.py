@@ -25,10 +25,11 @@ def temp_name(path: Path) -> Path:
     return path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
 
 
-def _umask() -> int:
+def make_readable(path: str | os.PathLike) -> None:
+    """The usual umask-based permissions, as a plain open() would give (mkstemp's are a private 0600)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    os.chmod(path, 0o666 & ~mask)
 
 
 @contextmanager
@@ -41,7 +42,7 @@ def replacing(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None
     tmp = temp_name(path)
     try:  # the temporary file is created inside the try: an interrupt at any point removes it
         with open(tmp, mode.replace("w", "x"), encoding=encoding) as f:
-            os.chmod(tmp, 0o666 & ~_umask())  # the usual permissions, as a plain open() would give
+            make_readable(tmp)
             yield f
             if fsync:
                 f.flush()

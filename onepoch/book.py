@@ -429,17 +429,6 @@ def _read_record(lay: Layout, name: str) -> dict | None:
         return None
 
 
-def _readable(path) -> None:
-    """mkstemp makes 0600 files; give them the usual umask-based mode."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    atomic.write_text(path, text)
-
-
 def _tag_injected(path: Path) -> None:
     """Tag papermill's injected-parameters cell ``remove-cell`` (hidden in the book)."""
     import nbformat
@@ -529,13 +518,13 @@ def _execute(name: str, mode: str, src: Path, given: dict, lay: Layout, force: b
     for folder in (lay.executed, lay.tmp, lay.ledger):
         folder.mkdir(parents=True, exist_ok=True)
     if previous:  # until this execution succeeds, the chapter is not up to date (its rows go next)
-        _write_atomic(_record_path(lay, name), json.dumps({**previous, "stamp": None}, indent=1) + "\n")
+        atomic.write_text(_record_path(lay, name), json.dumps({**previous, "stamp": None}, indent=1) + "\n")
     # A chapter's ledger rows are rewritten by its execution: drop stale ones first.
     if name != LEDGER_CHAPTER:
         (lay.ledger / f"{name}.json").unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=lay.tmp, prefix=f"{name}.", suffix=".ipynb")
     os.close(fd)
-    _readable(tmp_name)
+    atomic.make_readable(tmp_name)
     tmp = Path(tmp_name)
     result = tmp.with_suffix(".error")
     spec = {
@@ -584,7 +573,7 @@ def _execute(name: str, mode: str, src: Path, given: dict, lay: Layout, force: b
         "finished": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
         "stamp": stamp,
     }
-    _write_atomic(_record_path(lay, name), json.dumps(record, indent=1) + "\n")
+    atomic.write_text(_record_path(lay, name), json.dumps(record, indent=1) + "\n")
     _say(f"[{mode}] {name}: done in {seconds:.1f} s"
          + (f" ({usage['runs']} runs, {usage['trained']} trained now)" if usage["runs"] else ""), quiet)
     return {**record, "skipped": False}

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from onepoch import ledger
+from onepoch.multi_epoch import BEATS_RULE, LATER_RULE
 from onepoch.summary import MIN_DROP, SHARP, pm
 
 CLAIMS = {
@@ -251,8 +252,6 @@ def record_fields(table: pd.DataFrame, name: str, baseline: str, without: str, c
 
 def record_leaderboard(board: pd.DataFrame, chapter: str, name: str = "remedy", baseline: str = "baseline") -> dict:
     """C2 from `multi_epoch.leaderboard`: does any setting trained beyond epoch 1 beat one-epoch training?"""
-    from onepoch.multi_epoch import BEATS_RULE
-
     checks = []
     for r in board.itertuples():
         label = getattr(r, name)
@@ -278,8 +277,6 @@ def record_lazy_adam(board: pd.DataFrame, chapter: str, name: str = "remedy", la
 def record_embedding_regularisation(board: pd.DataFrame, chapter: str, name: str = "remedy",
                                     prefixes=("embedding L2", "frequency decay")) -> dict:
     """C8b: every embedding-regularisation setting still drops sharply and does not beat one epoch."""
-    from onepoch.multi_epoch import BEATS_RULE
-
     checks = []
     rows = board[board[name].astype(str).str.startswith(tuple(prefixes))]
     for r in rows.itertuples():
@@ -333,8 +330,6 @@ def record_phase_learning_rate(table: pd.DataFrame, realistic, chapter: str, x: 
 def record_data_size(table: pd.DataFrame, chapter: str, series: str = "catalogue", size: str = "samples") -> dict:
     """C2 on synthetic data from a phase table by [series, size]: no later epoch beats epoch 1 beyond seed
     noise (the rule of `multi_epoch.LATER_RULE`, as the remedies' leaderboard judges C2)."""
-    from onepoch.multi_epoch import LATER_RULE
-
     checks = [(not bool(r.later_beats),
                f"{getattr(r, series)}, {int(getattr(r, size)):,} samples: later epochs "
                f"{pm(r.later_gain_mean, r.later_gain_std)} vs epoch 1 (seed-mean curve peaks at epoch {r.peak_epoch:.2f})")

@@ -76,6 +76,15 @@ def changed_libraries(packages=tuple(KEYED_LIBRARIES)) -> dict[str, str]:
     return {p: v for p in packages if (v := installed_version(p)) != KEYED_LIBRARIES[p]}
 
 
+def versioned_key(payload: dict, packages=tuple(KEYED_LIBRARIES)) -> str:
+    """sha256 of `payload` as sorted JSON, plus the versions of `packages` that differ from
+    KEYED_LIBRARIES: at the pinned versions nothing is added, so the keys made there stay valid."""
+    changed = changed_libraries(packages)
+    if changed:
+        payload = {**payload, "libraries": changed}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
 def _choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(map(str, choices))}")
@@ -284,11 +293,9 @@ class RunConfig:
         import torch  # numbers depend on the torch version
 
         settings = {k: v for k, v in self.as_dict().items() if k not in NEUTRAL or v != NEUTRAL[k]}
-        payload = {"config": settings, "data": data_checksum, "version": RESULT_VERSION, "torch": torch.__version__}
-        if changed_libraries():  # numpy / scikit-learn at other versions than the cached results'
-            payload["libraries"] = changed_libraries()
-        payload = json.dumps(payload, sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()
+        # numpy / scikit-learn at other versions than the cached results' join the key
+        return versioned_key({"config": settings, "data": data_checksum, "version": RESULT_VERSION,
+                              "torch": torch.__version__})
 
 
 def config_names() -> list[str]:

@@ -15,6 +15,7 @@ reads every chapter's rows for the ledger page.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -154,8 +155,6 @@ def to_html(frame=None) -> str:
     The measurement is a list of its parts (rows record them joined by '; '),
     with the evidence and the verdict's rule beneath in small type, so the
     table stays five columns wide."""
-    import html
-
     frame = table() if frame is None else frame
     heads = ("Claim", "The paper says", "We measured", "Verdict", "Chapter")
     out = ['<table class="onepoch-ledger table">', "<thead><tr>"]
@@ -174,15 +173,11 @@ def to_html(frame=None) -> str:
 
 
 def _badge(verdict: str) -> str:
-    import html
-
     verdict = html.escape(str(verdict))
     return f'<span class="verdict verdict-{verdict.replace(" ", "-")}">{verdict}</span>'
 
 
 def _chapter_link(chapter: str) -> str:
-    import html
-
     chapter = html.escape(str(chapter))
     return f'<a href="{chapter}.html">{chapter}</a>' if chapter else ""
 
@@ -190,8 +185,6 @@ def _chapter_link(chapter: str) -> str:
 def overview_html(frame=None, claims: dict | None = None) -> str:
     """One row per claim of the paper, in order: its text and every chapter's verdict on it, linked.
     Claims that no chapter has tested yet are listed too, as not tested."""
-    import html
-
     if claims is None:
         from onepoch.claims import CLAIMS as claims
     frame = table() if frame is None else frame

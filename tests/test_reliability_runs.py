@@ -33,7 +33,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from onepoch import book, config
+from onepoch import atomic, book, config
 from onepoch.config import RunConfig
 from onepoch.data import dataset
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource
@@ -389,7 +389,7 @@ with open(os.environ["FAKE_LOG"], "a") as log:
 
 BUILD_CHILD = """
 import subprocess, sys
-from onepoch import book
+from onepoch import atomic, book
 real_run = subprocess.run
 def run(cmd, **kw):
     if "_child()" in " ".join(map(str, cmd)):  # a chapter's execution: the stand-in instead of papermill
@@ -398,7 +398,7 @@ def run(cmd, **kw):
 def html(lay, strict=True, quiet=False, force=False):
     import time
     time.sleep(0.3)
-    book._write_atomic(lay.html / "index.html", book._folder_hash_all(lay.stage))
+    atomic.write_text(lay.html / "index.html", book._folder_hash_all(lay.stage))
     return lay.html / "index.html"
 book.subprocess.run = run
 book.build_html = html
@@ -462,7 +462,7 @@ def _stand_in(fake: Path):
 
 def build_here(root: Path, fake: Path, monkeypatch):
     def html(lay, strict=True, quiet=False, force=False):
-        book._write_atomic(lay.html / "index.html", book._folder_hash_all(lay.stage))
+        atomic.write_text(lay.html / "index.html", book._folder_hash_all(lay.stage))
         return lay.html / "index.html"
 
     monkeypatch.setattr(book.subprocess, "run", _stand_in(fake))

@@ -98,28 +98,31 @@ def load(name: str, construction: str | None = None, max_history: int | None = N
                   test_users=float(test_users) if construction == "last" else None,
                   max_users=None if max_users is None else int(max_users), seed=int(seed))
     key = _key(name, readers.files_checksum(paths), params)
+    return cached(key, cache_dir() / f"{key}.pt", lambda: _build(name, paths, key, params), _MEMORY)
 
-    if key in _MEMORY:
-        _MEMORY.move_to_end(key)
-        return _MEMORY[key]
-    path = cache_dir() / f"{key}.pt"
+
+def cached(key: str, path: Path, build, memory: OrderedDict) -> CTRData:
+    """The data of `key`: from `memory` (an LRU of MEMORY_ENTRIES), else from the disk cache file
+    `path`, else `build()` -- then kept in both."""
+    if key in memory:
+        memory.move_to_end(key)
+        return memory[key]
     data = _read_cache(path, key)
     if data is None:
-        data = _build(name, paths, key, params)
+        data = build()
         _write_cache(path, data)
-    _MEMORY[key] = data
-    while len(_MEMORY) > MEMORY_ENTRIES:
-        _MEMORY.popitem(last=False)
+    memory[key] = data
+    while len(memory) > MEMORY_ENTRIES:
+        memory.popitem(last=False)
     return data
 
 
 def _key(name: str, files_checksum: str, params: dict) -> str:
-    from onepoch.config import changed_libraries
+    from onepoch.config import versioned_key
 
-    payload = {"name": name, "files": files_checksum, "params": params, "version": DATA_VERSION}
-    if changed_libraries(("numpy",)):  # the samples' random draws come from numpy
-        payload["libraries"] = changed_libraries(("numpy",))
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    # the samples' random draws come from numpy: another numpy version, another key
+    return versioned_key({"name": name, "files": files_checksum, "params": params, "version": DATA_VERSION},
+                         ("numpy",))
 
 
 def _build(name: str, paths: dict, key: str, params: dict) -> CTRData:

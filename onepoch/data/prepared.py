@@ -214,7 +214,7 @@ def file_sha256(path: str | os.PathLike) -> str:
             say(f"computing the sha256 of {path} ({st.st_size / 1e9:.2f} GB); it is remembered afterwards")
         sha = sources._hash_file(path)
         memo = _read_memo() | {text_key: sha}
-        _atomic_write(_memo_path(), json.dumps(memo, indent=1, sort_keys=True).encode())
+        atomic.write_bytes(_memo_path(), json.dumps(memo, indent=1, sort_keys=True).encode())
     _share(key, sha)
     return sha
 
@@ -222,10 +222,6 @@ def file_sha256(path: str | os.PathLike) -> str:
 def _share(key: tuple, sha: str) -> None:
     # sources.file_sha256 memoises on (path, size, mtime) or, in newer code, (path, size, mtime, ctime)
     sources._SHA_CACHE[key[:3]] = sources._SHA_CACHE[key] = sha
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    atomic.write_bytes(path, data)
 
 
 # -- finding and fetching files ---------------------------------------------------------
@@ -531,7 +527,7 @@ def table2(name: str, construction: str | None = None, max_history: int | None =
                        paper_samples=paper["samples"], params=params)
     rows = [{k: None if pd.isna(v) else v for k, v in row.items()}  # exact floats, NA as null
             for row in frame.reset_index().astype(object).to_dict("records")]
-    _atomic_write(path, json.dumps({"rows": rows, "attrs": frame.attrs}, indent=1, default=_json_default).encode())
+    atomic.write_bytes(path, json.dumps({"rows": rows, "attrs": frame.attrs}, indent=1, default=_json_default).encode())
     return frame
 
 

@@ -49,7 +49,6 @@ and cached on disk and in memory the same way.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import OrderedDict
 
@@ -72,8 +71,7 @@ RARE = 10  # an ID seen fewer times than this in its field of the training sampl
 
 DEFAULTS = dict(samples=200_000, users=20_000, items=20_000, categories=200, zipf=1.0, history=20, noise=1.0,
                 seed=0)
-_MEMORY: OrderedDict = OrderedDict()
-MEMORY_ENTRIES = 2
+_MEMORY: OrderedDict = OrderedDict()  # in-process LRU, see onepoch.data.dataset.cached
 
 
 def _params(samples, users, items, categories, zipf, history, noise, seed) -> dict:
@@ -93,14 +91,13 @@ def checksum(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULT
              categories=DEFAULTS["categories"], zipf=DEFAULTS["zipf"], history=DEFAULTS["history"],
              noise=DEFAULTS["noise"], seed=DEFAULTS["seed"]) -> str:
     """The data checksum `load` gives these arguments, without generating anything."""
-    from onepoch.config import changed_libraries
+    from onepoch.config import versioned_key
 
     params = _params(samples, users, items, categories, zipf, history, noise, seed)
-    payload = {"name": NAME, "params": params, "version": SYNTHETIC_VERSION,
-               "constants": [DIM, S_ITEM, S_QUALITY, S_USER, GAMMA, RHO, TEST_SHARE, TEST_CAP]}
-    if changed_libraries(("numpy",)):  # numpy's samplers draw the whole data set: another numpy, other data
-        payload["libraries"] = changed_libraries(("numpy",))
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    # numpy's samplers draw the whole data set: another numpy version, other data, another key
+    return versioned_key({"name": NAME, "params": params, "version": SYNTHETIC_VERSION,
+                          "constants": [DIM, S_ITEM, S_QUALITY, S_USER, GAMMA, RHO, TEST_SHARE, TEST_CAP]},
+                         ("numpy",))
 
 
 # -- the generative model -------------------------------------------------------
@@ -219,21 +216,13 @@ def load(samples=DEFAULTS["samples"], users=DEFAULTS["users"], items=DEFAULTS["i
     probabilities on the test labels: the ceiling for any model),
     `bayes_logloss`, and the click rates of train and test.
     """
-    from onepoch.data.dataset import _read_cache, _write_cache, cache_dir
+    from onepoch.data.dataset import cache_dir, cached
 
     key = checksum(samples, users, items, categories, zipf, history, noise, seed)
-    if key in _MEMORY:
-        _MEMORY.move_to_end(key)
-        return _MEMORY[key]
     path = cache_dir() / f"{NAME}-{key}.pt"
-    data = _read_cache(path, key)
-    if data is None:
-        data = _build(key, _params(samples, users, items, categories, zipf, history, noise, seed))
-        _write_cache(path, data)
+    data = cached(key, path, lambda: _build(key, _params(samples, users, items, categories, zipf, history, noise,
+                                                              seed)), _MEMORY)
     _write_info(path.with_suffix(".json"), data.params)
-    _MEMORY[key] = data
-    while len(_MEMORY) > MEMORY_ENTRIES:
-        _MEMORY.popitem(last=False)
     return data
 
 

@@ -54,7 +54,3 @@ class ResultCache:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         return atomic.write_bytes(self.path(key), hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload,
                                   fsync=True)
-
-    def remove_stale(self) -> int:
-        """Delete temporary files of writers that were killed (SIGKILL) mid-write; see `onepoch.atomic`."""
-        return atomic.remove_stale(self.dir)
