@@ -92,3 +92,16 @@ def tiny_source(tmp_path, monkeypatch):
         files.append(DataFile(role, f"tiny/tiny.{role}", hashlib.sha256(data).hexdigest(), (origin / f"tiny.{role}").as_uri()))
     monkeypatch.setitem(DATASETS, "tiny", DatasetSource("tiny", "s3rec", tuple(files)))
     return tmp_path / "data", contents
+
+
+@pytest.fixture
+def isolated_data_cache(tmp_path, monkeypatch):
+    """An empty ONEPOCH_CACHE, no progress bars, and no in-process data copies before or after the test.
+    Data modules use it for every test: `pytestmark = pytest.mark.usefixtures("isolated_data_cache")`."""
+    from onepoch.data import dataset
+
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ONEPOCH_PROGRESS", "0")
+    dataset.clear_memory_cache()
+    yield
+    dataset.clear_memory_cache()

@@ -1,9 +1,20 @@
-"""Small synthetic CTR data for unit tests (no files needed)."""
+"""Small synthetic CTR data for unit tests (no files needed), and where the shared real data is."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import pytest
 import torch
+
+# Tests that need real data read $ONEPOCH_DATA, else ../shared/data beside the checkout.
+REAL = Path(os.environ.get("ONEPOCH_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+
+
+def needs_shared(*parts: str):
+    """Skip unless the shared data folder holds `parts` (a folder or a file under it)."""
+    return pytest.mark.skipif(not REAL.joinpath(*parts).exists(), reason=f"no shared data at {REAL}")
 
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 

@@ -149,13 +149,7 @@ def make_raw(folder: Path, seed: int = 0) -> Raw:
     return Raw(folder, reviews, category)
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("ONEPOCH_PROGRESS", "0")
-    dataset.clear_memory_cache()
-    yield
-    dataset.clear_memory_cache()
+pytestmark = pytest.mark.usefixtures("isolated_data_cache")
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """load(): the data contract, the disk and memory caches, statistics, real-data smoke tests."""
 import hashlib
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +9,13 @@ from onepoch.data import dataset, load, stats
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource
 from onepoch.errors import DataError
 
-REAL = Path(os.environ.get("ONEPOCH_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-needs_real_data = pytest.mark.skipif(not (REAL / "amazon-s3rec").is_dir(), reason=f"no shared data at {REAL}")
+from helpers import REAL, needs_shared
+
+needs_real_data = needs_shared("amazon-s3rec")
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
-    dataset.clear_memory_cache()
-    yield
-    dataset.clear_memory_cache()
+pytestmark = pytest.mark.usefixtures("isolated_data_cache")
 
 
 @pytest.fixture

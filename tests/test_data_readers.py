@@ -1,8 +1,6 @@
 """Readers of the raw formats: parsing, categories, errors naming file and line."""
 import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +8,9 @@ import pytest
 from onepoch.data.readers import read_dataset, read_ml100k, read_s3rec
 from onepoch.errors import DataError
 
-REAL = Path(os.environ.get("ONEPOCH_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-needs_real_data = pytest.mark.skipif(not (REAL / "amazon-s3rec").is_dir(), reason=f"no shared data at {REAL}")
+from helpers import REAL, needs_shared
+
+needs_real_data = needs_shared("amazon-s3rec")
 
 INTER_HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
 ITEM_HEADER = "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"

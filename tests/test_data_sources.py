@@ -5,7 +5,6 @@ import os
 import re
 import urllib.error
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from onepoch.data import sources
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource, data_dir, download, ensure_files
 from onepoch.errors import DataError, OnepochError
 
-REAL = Path(os.environ.get("ONEPOCH_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-needs_real_data = pytest.mark.skipif(not (REAL / "amazon-s3rec").is_dir(), reason=f"no shared data at {REAL}")
+from helpers import REAL, needs_shared
+
+needs_real_data = needs_shared("amazon-s3rec")
 
 
 def sha(data: bytes) -> str:

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from onepoch.config import RunConfig
-from onepoch.data import dataset, load, prepared, readers, sources, taobao
+from onepoch.data import load, prepared, readers, sources, taobao
 from onepoch.data.samples import build_samples
 from onepoch.errors import DataError
 
@@ -106,13 +106,7 @@ def make_raw(folder: Path, shuffle: bool = False, seed: int = 0, name: str = "Us
     return Raw(folder, sorted(valid, key=lambda r: r[5]))
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("ONEPOCH_PROGRESS", "0")
-    dataset.clear_memory_cache()
-    yield
-    dataset.clear_memory_cache()
+pytestmark = pytest.mark.usefixtures("isolated_data_cache")
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from onepoch.data.readers import read_files
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource, ensure_files
 from onepoch.errors import DataError, OnepochError
 
-REAL = Path(os.environ.get("ONEPOCH_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-needs_real_data = pytest.mark.skipif(not (REAL / "amazon-s3rec" / "Beauty.txt").is_file(),
-                                     reason=f"no shared data at {REAL}")
+from helpers import REAL, needs_shared
+
+needs_real_data = needs_shared("amazon-s3rec", "Beauty.txt")
 
 SEQUENCES = "".join(f"{u} {' '.join(str(1 + (u * 7 + k) % 25) for k in range(3 + u % 5))}\n" for u in range(1, 41))
 ATTRIBUTES = json.dumps({str(i): [i % 4 + 1, i % 6 + 1] for i in range(1, 26)})
@@ -36,12 +36,7 @@ INTER = INTER_HEADER + "".join(f"{u}\t{1 + (u * 3 + k) % 12}\t4\t{1000 + k}\n" f
 ITEM = ITEM_HEADER + "".join(f"{i}\tFilm {i}\t1995\t{'Drama' if i % 2 else 'Comedy'}\n" for i in range(1, 13))
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
-    dataset.clear_memory_cache()
-    yield
-    dataset.clear_memory_cache()
+pytestmark = pytest.mark.usefixtures("isolated_data_cache")
 
 
 @pytest.fixture

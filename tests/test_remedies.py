@@ -204,13 +204,19 @@ def test_embedding_l2_reaches_the_embedding_table_only():
     assert [g["weight_decay"] for g in other] == [1e-4]
 
 
-def test_embedding_l2_shrinks_the_table_in_training():
+def _final_norms(setting: str, values) -> dict:
+    """The embedding table's norm after training SMALL on tiny data, for each value of `setting`."""
     norms = {}
-    for l2 in (0.0, 1.0):
+    for value in values:
         with one_thread():
             cb = _Norm()
-            fit(RunConfig(**SMALL, emb_l2=l2), tiny_data(1000, 200), callbacks=[cb], progress=False)
-        norms[l2] = cb.norm
+            fit(RunConfig(**SMALL, **{setting: value}), tiny_data(1000, 200), callbacks=[cb], progress=False)
+        norms[value] = cb.norm
+    return norms
+
+
+def test_embedding_l2_shrinks_the_table_in_training():
+    norms = _final_norms("emb_l2", (0.0, 1.0))
     assert norms[1.0] < 0.8 * norms[0.0]
 
 
@@ -244,12 +250,7 @@ def test_frequency_decay_shrinks_the_rows_in_the_batch_rare_ones_harder():
 
 
 def test_frequency_decay_in_training_is_decoupled_and_shrinks_the_table():
-    norms = {}
-    for d in (0.0, 50.0):
-        with one_thread():
-            cb = _Norm()
-            fit(RunConfig(**SMALL, emb_decay=d), tiny_data(1000, 200), callbacks=[cb], progress=False)
-        norms[d] = cb.norm
+    norms = _final_norms("emb_decay", (0.0, 50.0))
     assert norms[50.0] < norms[0.0]
     assert type(build_optimizer(RunConfig(emb_decay=50.0), setup()[0].model)) is torch.optim.Adam  # no optimizer change
 

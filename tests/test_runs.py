@@ -1,6 +1,4 @@
 """Result cache and sweeps: hits, misses, corruption, parallel determinism."""
-import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -9,10 +7,8 @@ from onepoch.config import RunConfig
 from onepoch.runs import ResultCache, run, sweep
 from onepoch.runs import runner as run_module
 
-from helpers import tiny_data
+from helpers import REAL, tiny_data
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("ONEPOCH_DATA", REPO.parent / "shared" / "data"))
 SMALL = dict(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=300)
 
 
@@ -93,10 +89,10 @@ def test_sweep_labels_varying_settings(cache, tiny):
     assert frame.groupby(["lr", "seed"]).ngroups == 4
 
 
-@pytest.mark.skipif(not (SHARED / "ml-100k").exists(), reason="needs the shared data folder")
+@pytest.mark.skipif(not (REAL / "ml-100k").exists(), reason="needs the shared data folder")
 def test_parallel_sweep_gives_the_same_curves_as_serial(tmp_path, monkeypatch):
     # joblib workers are separate processes, so this uses real (small) data from the data folder
-    monkeypatch.setenv("ONEPOCH_DATA", str(SHARED))
+    monkeypatch.setenv("ONEPOCH_DATA", str(REAL))
     configs = [RunConfig(dataset="ml-100k", construction="last", **{**SMALL, "eval_every": 5}, lr=x)
                for x in (1e-3, 1e-2)]
     monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "serial"))
