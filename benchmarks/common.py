@@ -8,6 +8,7 @@ repeat them and report medians and ratios measured within one run.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -215,3 +216,27 @@ def fmt_rate(x: float) -> str:
 
 def isfinite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+@contextlib.contextmanager
+def timed_evaluations():
+    """While the block runs, time every `EvalSet.scores` call (one split evaluated): yields
+    [seconds, calls], filled in as they happen."""
+    from onepoch.train import evaluate
+
+    spent = [0.0, 0]
+    real = evaluate.EvalSet.scores
+
+    def timed(self, model):
+        start = time.perf_counter()
+        try:
+            return real(self, model)
+        finally:
+            spent[0] += time.perf_counter() - start
+            spent[1] += 1
+
+    evaluate.EvalSet.scores = timed
+    try:
+        yield spent
+    finally:
+        evaluate.EvalSet.scores = real

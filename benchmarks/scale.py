@@ -26,7 +26,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from common import fmt_rate, load_avg, median, one_thread, write_result
+from common import fmt_rate, load_avg, median, one_thread, timed_evaluations, write_result
 
 TARGET_SECONDS = 300
 TARGET_GIB = 4.0
@@ -40,7 +40,7 @@ class _Stop(Exception):
 def _epoch_child(conn, samples, ids, hist_len, batch_size, max_steps, eval_every):
     one_thread()
     from onepoch.config import RunConfig
-    from onepoch.train import evaluate, trainer
+    from onepoch.train import trainer
     from onepoch.train.callbacks import Callback
 
     from synthetic import describe, make_data
@@ -49,17 +49,6 @@ def _epoch_child(conn, samples, ids, hist_len, batch_size, max_steps, eval_every
     data = make_data(samples=samples, ids=ids, hist_len=hist_len)
     made = time.perf_counter() - t0
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    spent = [0.0]
-    real = evaluate.EvalSet.scores
-
-    def timed(self, model):
-        s = time.perf_counter()
-        try:
-            return real(self, model)
-        finally:
-            spent[0] += time.perf_counter() - s
-
-    evaluate.EvalSet.scores = timed
     marks = {}
 
     class Watch(Callback):
@@ -75,10 +64,11 @@ def _epoch_child(conn, samples, ids, hist_len, batch_size, max_steps, eval_every
     cfg = RunConfig(batch_size=batch_size, epochs=1, eval_every=eval_every, train_eval_size=30_000,
                     construction="positions")
     start = time.perf_counter()
-    try:
-        trainer.fit(cfg, data, callbacks=[Watch()], progress=False)
-    except _Stop:
-        pass
+    with timed_evaluations() as spent:
+        try:
+            trainer.fit(cfg, data, callbacks=[Watch()], progress=False)
+        except _Stop:
+            pass
     total = time.perf_counter() - start
     steps = marks.get("stopped_at", samples // batch_size)
     conn.send({

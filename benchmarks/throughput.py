@@ -37,7 +37,7 @@ import time
 import torch
 
 from common import (bare_loop, fmt_rate, load_avg, matmul_flops, median, model_flops_per_sample, one_thread,
-                    packed, paper_data, subset, write_result)
+                    packed, paper_data, subset, timed_evaluations, write_result)
 
 TARGET_FLOOR_RATIO = 0.8
 TARGET_EVAL_SHARE = 0.25
@@ -48,35 +48,21 @@ def onepoch_fit(data, batch_size: int) -> tuple[float, float, int, float]:
     evaluations, and seconds of set-up (packing ids, preparing the evaluation
     sets, building the model: everything before the first evaluation)."""
     from onepoch.config import RunConfig
-    from onepoch.train import evaluate, trainer
+    from onepoch.train import trainer
     from onepoch.train.callbacks import Callback
 
-    spent = [0.0, 0]
     began = []
 
     class Mark(Callback):
         def on_train_begin(self, state):
             began.append(time.perf_counter())
 
-    real = evaluate.EvalSet.scores
-
-    def timed(self, model):
-        start = time.perf_counter()
-        try:
-            return real(self, model)
-        finally:
-            spent[0] += time.perf_counter() - start
-            spent[1] += 1
-
-    evaluate.EvalSet.scores = timed
-    try:
+    with timed_evaluations() as spent:
         cfg = RunConfig(dataset="sports", construction="positions", batch_size=batch_size, epochs=1,
                         eval_every=50, train_eval_size=30_000)
         start = time.perf_counter()
         trainer.fit(cfg, data, callbacks=[Mark()], progress=False)
         total = time.perf_counter() - start
-    finally:
-        evaluate.EvalSet.scores = real
     return total, spent[0], spent[1] // 2, began[0] - start  # two eval sets per evaluation
 
 
