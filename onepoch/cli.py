@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 
 from onepoch.errors import OnepochError
@@ -106,8 +107,9 @@ def _data(names: list[str], fetch: bool, data_dir: str | None) -> int:
             continue
         size = sum(p.stat().st_size for p in paths.values())
         print(f"  {name:<12} ok       {len(paths)} file(s), {size / 2**20:,.1f} MiB, sha256 verified where published")
-    if failed and not fetch:
-        print(f"to download what has a public source: onepoch data {' '.join(failed)} --fetch"
+    public = [n for n in failed if all(f.url for f in sources.source(n).files)]
+    if public and not fetch:
+        print(f"to download what has a public source: onepoch data {' '.join(public)} --fetch"
               + ("" if data_dir is None else f" --dir {folder}"))
     return 1 if failed and (names or fetch) else 0
 
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         from onepoch import book
 
         mode = "quick" if getattr(args, "quick", False) else "full"
+        code = 0
         if args.command == "build":
             if args.jobs < 1:
                 raise UsageError("--jobs must be at least 1")
@@ -145,14 +148,21 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "chapters":
             _chapters()
         elif args.command == "data":
-            return _data(args.names, args.fetch, args.data_dir)
-        return 0
+            code = _data(args.names, args.fetch, args.data_dir)
+        sys.stdout.flush()  # a closed pipe shows up here, inside this try, not at interpreter exit
+        return code
     except OnepochError as exc:
         print(f"onepoch: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("onepoch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `onepoch chapters | head`: the reader has gone, which is no error of ours
+        try:  # keep Python's final flush of stdout from failing (and printing) again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141  # 128 + SIGPIPE, as a shell reports a command cut off by a closed pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -123,3 +123,20 @@ def test_a_parameter_that_quick_mode_replaces_is_an_error_not_ignored(in_tiny_bo
     assert book.quick_overrides(in_tiny_book / "book" / "beta.ipynb") == {"seeds", "other"}
     assert cli.main(["run", "beta", "-p", "lr=0.01", "--quick"]) == 0  # not replaced: runs, with the value given
     assert "[0] 0.01" in (in_tiny_book / "_build" / "quick" / "executed" / "beta.ipynb").read_text()
+
+
+def test_output_cut_off_by_a_closed_pipe_is_not_a_traceback(in_tiny_book):
+    import subprocess
+    import sys
+
+    code = ("import sys; from onepoch import book, cli; from pathlib import Path; "
+            f"book.ROOT = Path({str(in_tiny_book)!r}); sys.exit(cli.main(['chapters']))")
+    proc = subprocess.run(["bash", "-c", f'"{sys.executable}" -c "$CODE" | head -c 3'], capture_output=True,
+                          text=True, env={**__import__("os").environ, "CODE": code})
+    assert proc.stdout == "alp" and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_data_suggests_fetch_only_for_data_sets_with_a_public_source(tmp_path, capsys):
+    assert cli.main(["data", "beauty", "taobao", "--dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "onepoch data beauty --fetch" in out and "taobao --fetch" not in out
