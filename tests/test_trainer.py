@@ -65,3 +65,20 @@ def test_callbacks_see_the_loop_and_can_record():
         curves = fit(RunConfig(**SMALL), tiny_data(), callbacks=[Count()], progress=False)
     seen = curves[curves.metric == "steps_seen"]
     assert (seen.value.to_numpy() == seen.step.to_numpy()).all()
+
+
+def test_a_runs_frame_pickles_without_pyarrow_so_a_shared_cache_loads_anywhere():
+    import pickle
+
+    import pandas as pd
+
+    from onepoch.train.trainer import curves_frame
+
+    frame = curves_frame([(0, 0.0, "test", "auc", 0.5), (10, 1.0, "train", "logloss", 0.6)])
+    # where pyarrow is installed pandas would store the text (and the column names) with it, and the
+    # pickle would need pyarrow to load: a cache shared with an environment without it lost those runs
+    assert b"pyarrow" not in pickle.dumps(frame)
+    plain = pd.DataFrame({"step": [0, 10], "epoch": [0.0, 1.0], "split": ["test", "train"],
+                          "metric": ["auc", "logloss"], "value": [0.5, 0.6]})
+    pd.testing.assert_frame_equal(frame, plain, check_dtype=False, check_column_type=False)
+    assert list(frame.columns) == ["step", "epoch", "split", "metric", "value"]

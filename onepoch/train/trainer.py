@@ -175,7 +175,20 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
         _train(config, state, callbacks, evaluate, train_ids, train_y, n, steps_per_epoch, shuffle, bar)
     if bar is not None:
         bar.close()
-    return pd.DataFrame(state.records, columns=["step", "epoch", "split", "metric", "value"])
+    return curves_frame(state.records)
+
+
+# pandas' "str" dtype held as Python objects. Where pyarrow is installed pandas stores text with pyarrow,
+# and a frame pickled so (a cached run) then cannot be loaded where pyarrow is missing: the cache would
+# drop it and train the run again. Held this way, a frame loads -- and compares equal -- everywhere.
+PLAIN_TEXT = pd.StringDtype("python", na_value=float("nan"))
+CURVE_COLUMNS = ("step", "epoch", "split", "metric", "value")
+
+
+def curves_frame(records) -> pd.DataFrame:
+    """The tidy frame of a run's (step, epoch, split, metric, value) records, text without pyarrow."""
+    frame = pd.DataFrame(records, columns=pd.Index(CURVE_COLUMNS, dtype=PLAIN_TEXT))
+    return frame.astype({"split": PLAIN_TEXT, "metric": PLAIN_TEXT})
 
 
 def _train(config, state, callbacks, evaluate, train_ids, train_y, n, steps_per_epoch, shuffle, bar) -> None:
