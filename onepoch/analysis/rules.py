@@ -29,6 +29,20 @@ SHARP_Z = 2.0
 # Placebo intervals are taken inside epochs, leaving out this share of epoch 1 (the steep initial learning).
 PLACEBO_SKIP = 0.5
 
+# A-distance (0..2) of EMB(x)|y=0 vs |y=1: a jump at the boundary counts above this (its step-0 noise floor is
+# shown in the chapter); "flat" means its interval lies below it.
+A_DISTANCE_JUMP = 0.02
+# Per-step parameter update, first steps of epoch 2 over last steps of epoch 1: a "jump" is a ratio whose
+# interval lies above this (a rise of at least 20%); "no jump", below it.
+UPDATE_RATIO = 1.2
+# The rarest 50% of IDs must carry under this share of occurrences (within 2x of the paper's 2.5%).
+LONG_TAIL_SHARE = 0.05
+
+# Descriptive columns of the drop tables (`summary.drop_table`'s "sharp drop": mean > 3 seed std and 0.002).
+# They describe; no verdict reads them any more (issue 12: verdicts use the rules below).
+SEED_SHARP = 3.0
+SEED_MIN_DROP = 0.002
+
 BOOTSTRAP_SAMPLES = 2000  # resamples of a bootstrap over seeds and test users
 
 RULES = {
@@ -53,7 +67,29 @@ RULES = {
                     "when it lies wholly outside, else inconclusive"),
     "lower": (f"a setting lowers test AUC: agrees when the 95% interval of (setting - baseline) lies below "
               f"-{MIN_EFFECT} AUC, disagrees when above, else inconclusive"),
-    "checks": "named checks, each with its own rule, combined as 'every-setting'",
+    "optimizers": ("Adam and RMSprop at learning rates >= 1e-3 must drop ('drop'); SGD at any learning rate and "
+                   "any optimizer at <= 1e-6 must not ('no-drop') and must reach a lower best test AUC than Adam at "
+                   f"1e-3 (paired by seed: interval below -{MIN_EFFECT}); settings between are shown, not judged; "
+                   "combined as 'every-setting'"),
+    "no-help": (f"every setting keeps the drop ('keeps-drop') and its best test AUC does not exceed the baseline's "
+                f"(paired by seed) by {NO_EFFECT_MARGIN} AUC or more (interval below the margin)"),
+    "weakens+lowers": ("at every m, the drop is smaller than without the transform (paired by seed: interval of the "
+                       f"difference above {MIN_EFFECT}) and the best test AUC lower (interval below -{MIN_EFFECT}); "
+                       "not testable where the untransformed model shows no drop"),
+    "removes+lowers": (f"without the fields there is no drop (interval below {NO_EFFECT_MARGIN}) and the best test "
+                       f"AUC is lower (paired by seed, interval below -{MIN_EFFECT}); not testable where the model "
+                       "with every field shows no drop"),
+    "a-distance": (f"the train A-distance jumps at the boundary (interval above {A_DISTANCE_JUMP}), the test one "
+                   f"does not (interval below {A_DISTANCE_JUMP}), item-ID fields jump more than category fields "
+                   f"(paired by seed, interval above 0) and settings without the phenomenon do not jump"),
+    "update-ratio": (f"every fully connected layer's per-step update rises at the boundary (ratio interval above "
+                     f"{UPDATE_RATIO}), the embedding's (rows in the batch) does not (interval below {UPDATE_RATIO})"),
+    "finetune": ("training only the MLP after epoch 1 drops ('drop') and training only the embeddings does not "
+                 "('no-drop'); not testable where fine-tuning everything shows no drop"),
+    "each-epoch": ("every later boundary shows a drop ('drop' at boundary k); not testable where the epoch-2 "
+                   "boundary shows none"),
+    "long-tail": (f"the rarest 50% of IDs (all fields, training samples) carry under {LONG_TAIL_SHARE:.0%} of "
+                  "occurrences: a count over the data, no sampling interval"),
 }
 
 PRECONDITIONS = {

@@ -1,0 +1,67 @@
+"""A claim's ledger row from its parts: one verdict and effect per data set or setting, combined.
+
+A `Part` is what one case (a data set, a setting, a boundary) says about a
+claim: its verdict under the claim's rule, the effect it rests on and a line
+of text. `record_parts` combines them with `stats.all_of`, picks the effect
+the row shows (pooled over the cases, or the case that decides the verdict)
+and writes the row to the ledger with its numbers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from onepoch.analysis import ledger
+from onepoch.analysis.claim_texts import CLAIMS
+from onepoch.analysis.rules import PRECONDITIONS, RULES
+from onepoch.analysis.stats import Effect, Verdict, all_of, pooled
+
+
+@dataclass
+class Part:
+    label: str
+    verdict: Verdict
+    effect: Effect | None
+    text: str
+
+
+def untestable(label: str, why: str, effect: Effect | None = None) -> Part:
+    return Part(label, Verdict.NOT_TESTABLE, effect, f"{label}: not testable, {why}")
+
+
+def _deciding(parts: list[Part], verdict: Verdict, pick: str) -> Part | None:
+    same = [p for p in parts if p.verdict is verdict and p.effect is not None and math.isfinite(p.effect.estimate)]
+    if not same:
+        same = [p for p in parts if p.effect is not None and math.isfinite(p.effect.estimate)]
+    if not same:
+        return None
+    if pick == "max":
+        return max(same, key=lambda p: p.effect.estimate)
+    if pick == "min":
+        return min(same, key=lambda p: p.effect.estimate)
+    return same[0]
+
+
+def record_parts(claim: str, parts: list[Part], chapter: str, rule: str, evidence: str = "", pool: bool = False,
+                 pick: str = "first", what: str = "") -> dict:
+    """Write the row of `claim`: verdict `all_of` the parts; effect pooled over the testable parts (`pool`)
+    or that of the part deciding the verdict (`pick`: 'first', 'max' or 'min' effect among the parts with
+    the row's verdict). `what` names the effect (e.g. 'drop at the epoch-2 boundary, AUC')."""
+    verdict = all_of(p.verdict for p in parts)
+    testable = [p for p in parts if p.verdict is not Verdict.NOT_TESTABLE and p.effect is not None]
+    shown, whose = None, ""
+    if pool and len(testable) > 1:
+        shown, whose = pooled([p.effect for p in testable]), f"pooled over {len(testable)} testable cases"
+    if shown is None or not math.isfinite(shown.estimate):
+        part = _deciding(testable or parts, verdict, pick)
+        shown, whose = (part.effect, part.label) if part else (None, "")
+    measured = "; ".join(f"{p.text} [{p.verdict}]" for p in parts) or "nothing measured"
+    note = f"Effect shown: {what + ', ' if what else ''}{whose}." if whose else ""
+    conditions = " ".join(f"Not testable unless {text}." for key, text in PRECONDITIONS.items()
+                          if any(key in p.text for p in parts))
+    row = dict(claim=claim, paper_says=CLAIMS[claim], measured=measured, verdict=str(verdict), chapter=chapter,
+               evidence=" ".join(x for x in (evidence, f"Rule {rule}: {RULES[rule]}.", note, conditions) if x),
+               effect=None if shown is None else shown.estimate, ci=None if shown is None else list(shown.ci),
+               n_seeds=None if shown is None else shown.n_seeds, rule=rule)
+    ledger.record(**row)
+    return row
