@@ -36,9 +36,8 @@ from pathlib import Path
 
 from common import REPO, bare_loop, load_avg, median, one_thread, packed, paper_data, write_result
 
-TARGET_FLOOR_RATIO = 1.5
-TARGET_SECONDS = {"full": 3 * 3600, "quick": 180}
-TARGET_PROSE_SECONDS = 30
+from targets import BOOK_FLOOR_RATIO as TARGET_FLOOR_RATIO, BOOK_PROSE_SECONDS as TARGET_PROSE_SECONDS  # noqa: E402
+from targets import BOOK_SECONDS as TARGET_SECONDS  # noqa: E402
 
 
 def floor_rates(samples: int = 51_200) -> dict[int, float]:

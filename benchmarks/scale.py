@@ -28,8 +28,7 @@ import torch.nn.functional as F
 
 from common import fmt_rate, load_avg, median, one_thread, timed_evaluations, write_result
 
-TARGET_SECONDS = 300
-TARGET_GIB = 4.0
+from targets import SCALE_EPOCH_SECONDS as TARGET_SECONDS, SCALE_PEAK_GIB as TARGET_GIB  # noqa: E402
 PRODUCTION = {"samples": 10_000_000, "ids": 22_000_000}
 
 

@@ -31,6 +31,7 @@ EMB_INITS = ("glorot", "normal")
 SPARSITY = ("none", "filter", "hash")
 FINETUNE = ("none", "all", "embedding", "mlp")
 EMB_OPTIMIZERS = ("dense", "lazy")
+EVAL_SCHEDULES = ("paper", "boundaries")  # see onepoch.train.schedule
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 # History slots when a run leaves max_history unset: the data set's own definition (the paper's data
 # sets keep DIEN's last 100, as onepoch.data.sources says; tests check the two agree), else 50.
@@ -50,7 +51,9 @@ NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0, "finetune": "none", "finetune_
            "emb_decay": 0.0, "emb_decay_alpha": 0.01,
            # knobs of the synthetic data set (onepoch.data.synthetic); used only with dataset="synthetic"
            "syn_samples": 200_000, "syn_users": 20_000, "syn_items": 20_000, "syn_categories": 200,
-           "syn_zipf": 1.0, "syn_noise": 1.0}
+           "syn_zipf": 1.0, "syn_noise": 1.0,
+           # evaluation schedule (onepoch.train.schedule); "paper" = every eval_every steps throughout
+           "eval_schedule": "paper", "eval_train": True}
 SYNTHETIC_KNOBS = ("syn_samples", "syn_users", "syn_items", "syn_categories", "syn_zipf", "syn_noise")
 
 
@@ -161,6 +164,8 @@ class RunConfig:
     train_eval_size: int = 30_000  # fixed training sample evaluated alongside test
     finetune: str = "none"  # from epoch 2 train only "embedding", only "mlp", or "all" (fresh optimizer)
     finetune_lr: float = 0.0  # learning rate from epoch 2 when finetune is set; 0 = lr
+    eval_schedule: str = "paper"  # "boundaries": paper cadence in epochs 1-2 and after boundaries, coarser between
+    eval_train: bool = True  # also evaluate the fixed training sample (curves of split "train")
     # --- multi-epoch remedies (see onepoch.train.remedies; each off at its default) ---
     meda: bool = False  # MEDA: fresh embedding table + its optimizer state at every epoch start, MLP kept
     lr_decay: float = 1.0  # every learning rate times this at each epoch boundary (1 = no decay)
@@ -196,6 +201,7 @@ class RunConfig:
         _choice("emb_init", self.emb_init, EMB_INITS)
         _choice("sparsity", self.sparsity, SPARSITY)
         _choice("finetune", self.finetune, FINETUNE)
+        _choice("eval_schedule", self.eval_schedule, EVAL_SCHEDULES)
         _positive("finetune_lr", self.finetune_lr, allow_zero=True)
         if not 0.0 < self.sparsity_m <= 1.0:
             raise ConfigError(f"sparsity_m must be in (0, 1], got {self.sparsity_m!r}")
@@ -269,7 +275,13 @@ class RunConfig:
     def as_dict(self) -> dict:
         """Every setting, `max_history` as the length the run uses (so the cache key of a run that
         leaves it unset is that of one that writes it out)."""
-        return dataclasses.asdict(self) | {"max_history": self.history_length}
+        return dataclasses.asdict(self) | {"max_history": self.history_length, "eval_schedule": self.schedule}
+
+    @property
+    def schedule(self) -> str:
+        """`eval_schedule` as the run uses it: "boundaries" is "paper" for runs of at most two
+        epochs (both evaluate at the same steps), so such runs keep one cache key."""
+        return "paper" if self.epochs <= 2 else self.eval_schedule
 
     def data_args(self) -> dict:
         """The arguments of `onepoch.data.load` this run needs."""

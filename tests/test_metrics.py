@@ -42,3 +42,29 @@ def test_user_weighted_auc_equals_auc_for_one_user_and_ignores_row_order():
 def test_logloss():
     assert logloss([1, 0], [0.5, 0.5]) == pytest.approx(np.log(2))
     assert np.isfinite(logloss([1, 0], [0.0, 1.0]))  # clipped, not inf
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_split_metrics_equal_the_general_functions_to_the_bit(ties):
+    from onepoch.metrics import SplitMetrics
+
+    rng = np.random.default_rng(2)
+    users = rng.integers(0, 400, 5000) * 7 + 3  # unsorted, with gaps, some one-class users
+    y = rng.random(5000) < 0.3
+    p = rng.random(5000).astype(np.float32)
+    if ties:
+        p = (np.round(p * 20) / 20).astype(np.float32)
+        p[:50] = 1.0
+        p[50:100] = 0.0
+    expected = {"auc": auc(y, p), "logloss": logloss(y, p), "gauc": user_weighted_auc(y, p, users)}
+    assert SplitMetrics(y, users).scores(p) == expected  # ==: the same bits
+    strings = np.array([f"u{u}" for u in users])  # any sortable user key
+    assert SplitMetrics(y, strings).scores(p)["gauc"] == expected["gauc"]
+    assert SplitMetrics(y, users).scores(p.astype(np.float64)) == expected  # the general path
+
+
+def test_split_metrics_one_class_is_nan():
+    from onepoch.metrics import SplitMetrics
+
+    out = SplitMetrics(np.ones(4, bool), np.arange(4)).scores(np.full(4, 0.5, np.float32))
+    assert np.isnan(out["auc"]) and np.isnan(out["gauc"])

@@ -8,10 +8,7 @@ model, the optimizer or any random number generator the loop uses.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # for the annotations only: the trainer imports this module
-    from onepoch.train.trainer import TrainState
+from onepoch.train.state import TrainState
 
 
 class Callback:

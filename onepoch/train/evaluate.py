@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from onepoch.metrics import auc, logloss, user_weighted_auc
+from onepoch.metrics import SplitMetrics
 
 EVAL_CHUNK = 1024  # rows per forward pass at evaluation
 SEGMENT = 32_768  # the chunk size of earlier versions; see `_chunks`
@@ -69,6 +69,7 @@ class EvalSet:
         self.ids = ids[self.order]
         self.labels = labels[self.order].numpy().astype(bool)
         self.users = users[self.order].numpy()
+        self.metrics = SplitMetrics(self.labels, self.users)  # what depends on labels and users, once
         self.layout = layout
         self._prepared = None
 
@@ -81,12 +82,7 @@ class EvalSet:
         return self._prepared
 
     def scores(self, model) -> dict[str, float]:
-        p = predict(model, self.inputs())  # metrics do not depend on row order
-        return {
-            "auc": auc(self.labels, p),
-            "logloss": logloss(self.labels, p),
-            "gauc": user_weighted_auc(self.labels, p, self.users),
-        }
+        return self.metrics.scores(predict(model, self.inputs()))  # metrics do not depend on row order
 
 
 def train_sample_index(n: int, size: int, seed: int = 12345) -> torch.Tensor:

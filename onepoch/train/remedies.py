@@ -35,112 +35,12 @@ Each is a RunConfig option, off at its default (see `schemes_for`):
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 from onepoch.train.callbacks import Callback
-from onepoch.train.optim import make_optimizer
-
-
-# -- optimizers -------------------------------------------------------------------
-
-class LazyAdam(torch.optim.Optimizer):
-    """Adam that updates only the rows of a 2-D parameter whose gradient row is non-zero.
-
-    Takes the dense gradient an embedding lookup produces (zero rows for the
-    IDs not in the batch) and applies `torch.optim.SparseAdam`'s update to
-    the other rows: their moments and values change, every other row keeps
-    its moments and value. `l2` adds l2 * row to the gradient of those rows.
-    """
-
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, l2: float = 0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, l2=l2))
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.dim() != 2:
-                    raise ValueError("LazyAdam updates rows of 2-D parameters (embedding tables) only")
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad
-                rows = grad.ne(0).any(dim=1).nonzero().squeeze(1)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                g = grad.index_select(0, rows)
-                if group["l2"]:
-                    g = g + group["l2"] * p.index_select(0, rows)
-                m = state["exp_avg"].index_select(0, rows).mul_(beta1).add_(g, alpha=1 - beta1)
-                v = state["exp_avg_sq"].index_select(0, rows).mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                state["exp_avg"].index_copy_(0, rows, m)
-                state["exp_avg_sq"].index_copy_(0, rows, v)
-                bias1 = 1 - beta1 ** state["step"]
-                bias2 = 1 - beta2 ** state["step"]
-                step_size = group["lr"] * math.sqrt(bias2) / bias1
-                p.index_add_(0, rows, m.div(v.sqrt().add_(group["eps"])), alpha=-step_size)
-        return loss
-
-
-class Optimizers:
-    """Several optimizers stepped as one (the trainer and callbacks see one optimizer)."""
-
-    def __init__(self, *optimizers):
-        self.optimizers = [o for o in optimizers if o is not None]
-
-    @property
-    def param_groups(self) -> list:
-        return [g for o in self.optimizers for g in o.param_groups]
-
-    @property
-    def state(self) -> dict:
-        return {p: s for o in self.optimizers for p, s in o.state.items()}
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for o in self.optimizers:
-            o.zero_grad(set_to_none=set_to_none)
-
-    def step(self, closure=None) -> None:
-        for o in self.optimizers:
-            o.step()
-
-
-def custom_optimizer(config) -> bool:
-    """Whether the config's optimizer differs from `make_optimizer`'s plain one."""
-    return config.emb_optimizer != "dense" or config.emb_l2 > 0
-
-
-def build_optimizer(config, model, params=None, lr: float | None = None):
-    """The optimizer a config asks for, over `params` (default: all the model's), at `lr` (default: config.lr).
-
-    Without optimizer remedies it is exactly `make_optimizer`'s; otherwise the
-    embedding table gets lazy Adam and/or its own L2, the rest the usual optimizer.
-    """
-    lr = config.lr if lr is None else lr
-    params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
-    if not custom_optimizer(config):
-        return make_optimizer(config.optimizer, params, lr, config.weight_decay)
-    table = {id(p) for p in model.embedding_parameters()}
-    emb = [p for p in params if id(p) in table]
-    rest = [p for p in params if id(p) not in table]
-    emb_l2 = config.weight_decay + config.emb_l2
-    if config.emb_optimizer == "lazy":
-        return Optimizers(LazyAdam(emb, lr=lr, l2=emb_l2) if emb else None,
-                          make_optimizer(config.optimizer, rest, lr, config.weight_decay) if rest else None)
-    groups = [g for g in ({"params": rest}, {"params": emb, "weight_decay": emb_l2}) if g["params"]]
-    return make_optimizer(config.optimizer, groups, lr, config.weight_decay)
+# the optimizers themselves live with the others, so that one module builds every optimizer;
+# re-exported here, where the remedies that use them are described
+from onepoch.train.optim import LazyAdam, Optimizers, build_optimizer, custom_optimizer  # noqa: F401
 
 
 def forget(optimizer, params) -> None:
@@ -160,13 +60,6 @@ def lr_of(optimizer, param) -> float | None:
 
 
 # -- callbacks ---------------------------------------------------------------------
-
-class RemedyOptimizer(Callback):
-    """Put the config's optimizer remedies (lazy Adam, embedding L2) in place before the first step."""
-
-    def on_train_begin(self, state) -> None:
-        state.optimizer = build_optimizer(state.config, state.model)
-
 
 class MEDA(Callback):
     """Fresh embeddings and embedding optimizer state at the start of every epoch after the first."""
@@ -221,8 +114,6 @@ class FrequencyDecay(Callback):
 def remedies_for(config) -> list[Callback]:
     """The remedy callbacks a config asks for, in the order they must run."""
     out: list[Callback] = []
-    if custom_optimizer(config):
-        out.append(RemedyOptimizer())
     if config.meda:
         out.append(MEDA(config.seed))
     if config.lr_decay != 1.0:

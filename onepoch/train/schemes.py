@@ -30,10 +30,7 @@ class FineTune(Callback):
                 if name != self.part:
                     for p in params:
                         p.requires_grad_(False)
-        if remedies.custom_optimizer(state.config):  # keep lazy Adam / embedding L2 for the parts trained on
-            state.optimizer = remedies.build_optimizer(state.config, model, trained, lr=self.lr or None)
-        else:
-            state.rebuild_optimizer(trained, lr=self.lr or None)
+        state.rebuild_optimizer(trained, lr=self.lr or None)  # keeps lazy Adam / embedding L2 if asked for
 
 
 def schemes_for(config) -> list[Callback]:

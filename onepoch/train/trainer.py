@@ -25,7 +25,6 @@ import ctypes.util
 import math
 import os
 import sys
-from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
@@ -36,43 +35,14 @@ from onepoch.errors import OnepochError
 from onepoch.models import FieldLayout, build_model
 from onepoch.train.callbacks import Callback  # noqa: F401  (re-exported)
 from onepoch.train.evaluate import EvalSet, train_sample_index
-from onepoch.train.optim import make_optimizer
+from onepoch.train.optim import build_optimizer
+from onepoch.train.schedule import evaluates_at
 from onepoch.train.schemes import schemes_for
+from onepoch.train.state import TrainState
 
 
 class TrainingDiverged(OnepochError):
     """The loss became NaN or infinite."""
-
-
-@dataclass
-class TrainState:
-    """What callbacks see: the live model and optimizer, and where training is."""
-
-    config: RunConfig
-    model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    steps_per_epoch: int
-    step: int = 0
-    epoch_index: int = 0  # 0-based index of the current epoch
-    loss: float = float("nan")  # loss of the last step
-    records: list = field(default_factory=list)  # (step, epoch, split, metric, value)
-    batch_ids: torch.Tensor | None = None  # packed ids of the last training batch
-    eval_sets: list = field(default_factory=list)  # EvalSet("train" sample), EvalSet("test")
-
-    @property
-    def epoch(self) -> float:
-        return self.step / self.steps_per_epoch
-
-    def record(self, split: str, metric: str, value: float) -> None:
-        self.records.append((self.step, self.epoch, split, metric, float(value)))
-
-    def rebuild_optimizer(self, params=None, lr: float | None = None) -> None:
-        """Replace the optimizer (fresh state), e.g. to train only some parameters."""
-        cfg = self.config
-        self.optimizer = make_optimizer(
-            cfg.optimizer, self.model.parameters() if params is None else params,
-            cfg.lr if lr is None else lr, cfg.weight_decay,
-        )
 
 
 # glibc serves blocks above its largest mmap threshold (32 MiB on 64-bit) with
@@ -149,14 +119,14 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
     ]
 
     model = build_model(config, data.vocab_size, layout)
-    state = TrainState(config, model, make_optimizer(config.optimizer, model.parameters(), config.lr,
-                                                     config.weight_decay), steps_per_epoch,
-                       eval_sets=eval_sets)
+    state = TrainState(config, model, build_optimizer(config, model), steps_per_epoch, eval_sets=eval_sets)
     shuffle = torch.Generator().manual_seed(config.seed)
     callbacks = [*schemes_for(config), *callbacks]  # training schemes the config asks for, then probes
 
+    scored = eval_sets if config.eval_train else eval_sets[1:]  # probes still see the train sample
+
     def evaluate():
-        for s in eval_sets:
+        for s in scored:
             for metric, value in s.scores(model).items():
                 state.record(s.name, metric, value)
         for cb in callbacks:
@@ -220,7 +190,8 @@ def _train(config, state, callbacks, evaluate, train_ids, train_y, n, steps_per_
                 )
             for cb in callbacks:
                 cb.on_step_end(state)
-            if state.step % config.eval_every == 0 or b == steps_per_epoch - 1:
+            if b == steps_per_epoch - 1 or evaluates_at(state.step, epoch, steps_per_epoch, config.eval_every,
+                                                        config.schedule):
                 evaluate()
             if bar is not None and state.step % 100 == 0:
                 bar.update(100)
