@@ -14,7 +14,7 @@ Names are loaded on first use, so `onepoch.data.registry` (the list of data
 sets, which `onepoch.config` checks names against) imports without torch.
 Modules, lowest first (each imports only modules above it in this list):
 registry -> files -> interactions -> userdata -> tabular -> register; sources;
-prepared -> readers -> samples -> vocab -> stats -> dataset -> table2, sparsity,
+prepared -> readers -> samples -> vocab -> stats -> dataset -> paper_table2, sparsity,
 synthetic.
 """
 import importlib
@@ -22,7 +22,7 @@ import importlib
 _LAZY = {
     "DATA_VERSION": "dataset", "FIELDS": "dataset", "CTRData": "dataset", "cache_dir": "dataset",
     "clear_memory_cache": "dataset", "load": "dataset",
-    "fetch_dataset": "prepared", "print_table2": "table2", "table2": "table2",
+    "fetch_dataset": "prepared", "print_table2": "paper_table2", "table2": "paper_table2",
     "Interactions": "interactions", "read_dataset": "readers", "read_ml100k": "readers", "read_s3rec": "readers",
     "CONSTRUCTIONS": "samples", "build_samples": "samples",
     "DATASETS": "registry", "data_dir": "registry", "names": "registry", "ensure_files": "sources",

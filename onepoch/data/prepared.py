@@ -12,7 +12,7 @@ from it with the shared constructions of `onepoch.data.samples`.
 
 Getting the raw files (resumed downloads, checksums printed to pin, what to
 do when a file behind a login is missing) is `onepoch.data.files`, as for
-every data set; the paper's Table 2 is `onepoch.data.table2`.
+every data set; the paper's Table 2 is `onepoch.data.paper_table2`.
 """
 from __future__ import annotations
 

@@ -63,8 +63,8 @@ def read_table(path: Path, options: dict) -> pd.DataFrame:
     header = options.get("header", True)
     names = options.get("columns")
     try:
-        return pd.read_csv(path, sep=sep, header=0 if header else None, names=names, dtype=str,
-                           keep_default_na=False, na_filter=False, engine="c")
+        frame = pd.read_csv(path, sep=sep, header=0 if header else None, names=names, dtype=str,
+                            keep_default_na=False, na_filter=False, engine="c")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: empty file; expected {'a header line and ' if header else ''}rows") from None
     except pd.errors.ParserError as exc:
@@ -77,6 +77,32 @@ def read_table(path: Path, options: dict) -> pd.DataFrame:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); is it the right, uncompressed file?") from None
     except OSError as exc:
         raise DataError(f"cannot read {path} ({exc.strerror or exc}); check the path") from None
+    _check_widths(path, sep, len(frame.columns))
+    return frame
+
+
+def _check_widths(path: Path, sep: str, width: int, chunk: int = 1 << 23) -> None:
+    """A line with fewer columns than the others (pandas pads it silently) is an error naming the line.
+    Counts separators per line in chunks; files with quoted fields (which may hold separators) are skipped."""
+    if len(sep) != 1:
+        return
+    line, rest = 0, b""
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            block = rest + block
+            end = block.rfind(b"\n") + 1
+            whole, rest = block[:end], block[end:]
+            if b'"' in whole:
+                return
+            data = np.frombuffer(whole, dtype=np.uint8)
+            newlines = np.flatnonzero(data == 10)
+            per_line = np.diff(np.searchsorted(np.flatnonzero(data == ord(sep)), newlines), prepend=0)
+            empty = np.diff(newlines, prepend=-1) <= 1 + (data[np.maximum(newlines - 1, 0)] == 13)
+            short = np.flatnonzero((per_line < width - 1) & ~empty)
+            if len(short):
+                raise DataError(f"{path}, line {line + int(short[0]) + 1}: {int(per_line[short[0]]) + 1} columns where "
+                                f"the file has {width} (separator {sep!r}); fix the line or delete it")
+            line += len(newlines)
 
 
 def line_of(options: dict, row: int) -> int:
