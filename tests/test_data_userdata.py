@@ -175,3 +175,11 @@ def test_vocabulary_tables_do_not_grow_with_raw_ids():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2**20 and ids[0] > 1 and ids[1] > 1 and ids[2] == 1 and ids[3] == 0
+
+
+def test_the_python_api_is_onepoch_data_add(folder):
+    import onepoch.data
+
+    entry = onepoch.data.add("viapython", write_log(folder / "log.csv"), user="user", item="item", time="time")
+    assert entry["format"] == "interactions" and "viapython" in onepoch.data.names()
+    assert onepoch.data.load("viapython").name == "viapython"

@@ -53,15 +53,15 @@ def describe(path: Path, entry: dict) -> dict:
 
 def field_columns(frame: pd.DataFrame, path: Path, entry: dict) -> tuple[list[str], list[str]]:
     """(all feature fields in column order, the numeric ones)."""
-    label = entry["label"]
-    require(frame, path, label, "label")
+    label, headerless = entry["label"], not entry.get("header", True)
+    require(frame, path, label, "label", headerless)
     for opt in ("user", "time"):
         if entry.get(opt):
-            require(frame, path, entry[opt], opt)
+            require(frame, path, entry[opt], opt, headerless)
     skip = set(entry.get("skip", ())) | {label} | ({entry["time"]} if entry.get("time") else set())
     numeric = list(entry.get("numeric", ()))
     for col in numeric + list(entry.get("categorical", ())):
-        require(frame, path, col, "numeric" if col in numeric else "categorical")
+        require(frame, path, col, "numeric" if col in numeric else "categorical", headerless)
     named = entry.get("categorical")
     fields = [c for c in frame.columns if c not in skip and (named is None or c in named or c in numeric)]
     clash = [f for f in fields if f in RESERVED]

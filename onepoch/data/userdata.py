@@ -110,7 +110,7 @@ def line_of(options: dict, row: int) -> int:
     return row + (2 if options.get("header", True) else 1)
 
 
-def require(frame: pd.DataFrame, path: Path, column: str, option: str) -> pd.Series:
+def require(frame: pd.DataFrame, path: Path, column: str, option: str, headerless: bool = False) -> pd.Series:
     """The named column, or a one-line error with a preview of the columns found."""
     if column in frame.columns:
         return frame[column]
@@ -118,8 +118,7 @@ def require(frame: pd.DataFrame, path: Path, column: str, option: str) -> pd.Ser
     preview = ", ".join(f"{c}={v!r}" if first else str(c) for c, v in zip(frame.columns, first or frame.columns))
     raise DataError(f"{path}, line 1: no column {column!r} (the --{option} column); columns found (first row): "
                     f"{preview[:400]}; pass --{option} with one of them"
-                    + ("" if frame.columns.dtype == object else " (or name the columns of a file without a header "
-                       "with --columns)"))
+                    + (" (or name the columns of this file without a header with --columns)" if headerless else ""))
 
 
 def codes(values: pd.Series, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +139,8 @@ def read_interactions(path: Path, options: dict, name: str, checksum: str) -> In
     frame = read_table(path, options)
     if frame.empty:
         raise DataError(f"{path}: no rows; expected one interaction per row")
-    cols = {opt: require(frame, path, options[opt], opt) for opt, _ in COLUMNS["interactions"] if options.get(opt)}
+    cols = {opt: require(frame, path, options[opt], opt, not options.get("header", True))
+            for opt, _ in COLUMNS["interactions"] if options.get(opt)}
     for opt in ("user", "item"):
         _no_empty(cols[opt], path, options, f"{opt} ({options[opt]!r})")
     time = parse_time(cols["time"], path, options)
