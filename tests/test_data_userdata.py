@@ -183,3 +183,10 @@ def test_the_python_api_is_onepoch_data_add(folder):
     entry = onepoch.data.add("viapython", write_log(folder / "log.csv"), user="user", item="item", time="time")
     assert entry["format"] == "interactions" and "viapython" in onepoch.data.names()
     assert onepoch.data.load("viapython").name == "viapython"
+
+
+def test_a_taobao_item_id_near_2_to_the_31_is_a_malformed_row_not_a_16_gib_table():
+    from onepoch.data import taobao
+
+    assert "item_id 2147483000 out of range" in taobao.parse_row(b"1,2147483000,3,pv,1511544070")
+    assert not isinstance(taobao.parse_row(b"1,5163069,3,pv,1511544070"), str)
