@@ -7,6 +7,8 @@
     onepoch data [NAME ...] [--fetch] [--dir PATH]
                                                   which data sets are in the data folder (checked
                                                   against their sha256); --fetch downloads the missing
+    onepoch data add NAME FILE [--format F] [--user COL --item COL --time COL --category COL --label COL ...]
+                                                  add your own data set (book/your_data.md)
 
 Errors are printed as one line on stderr, with exit code 2.
 """
@@ -91,11 +93,11 @@ def _data(names: list[str], fetch: bool, data_dir: str | None) -> int:
     from onepoch.errors import DataError
 
     for name in names:
-        sources.source(name)  # an unknown name: the error lists the valid ones, before any download
+        sources.source(name, data_dir)  # an unknown name: the error lists the valid ones, before any download
     folder = sources.data_dir(data_dir)  # no folder given at all: a one-line error
     print(f"data folder: {folder}")
     failed = []
-    for name in names or list(sources.DATASETS):
+    for name in names or [n for n in sources.names(folder) if n != "synthetic"]:
         try:
             paths = sources.ensure_files(name, folder, download=fetch)
         except DataError as exc:
@@ -107,7 +109,7 @@ def _data(names: list[str], fetch: bool, data_dir: str | None) -> int:
             continue
         size = sum(p.stat().st_size for p in paths.values())
         print(f"  {name:<12} ok       {len(paths)} file(s), {size / 2**20:,.1f} MiB, sha256 verified where published")
-    public = [n for n in failed if all(f.url for f in sources.source(n).files)]
+    public = [n for n in failed if all(f.url for f in sources.source(n, folder).files)]
     if public and not fetch:
         print(f"to download what has a public source: onepoch data {' '.join(public)} --fetch"
               + ("" if data_dir is None else f" --dir {folder}"))
@@ -129,8 +131,42 @@ def _chapters() -> None:
             print(f"    {key} = {info['default']}{typ}{help_}")
 
 
+def _data_add(argv: list[str]) -> int:
+    """`onepoch data add NAME FILE ...`: check the file, register it in the data folder's datasets.toml."""
+    from onepoch.data import register
+
+    p = argparse.ArgumentParser(prog="onepoch data add", description="add your own data set (book/your_data.md)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=("interactions", "sequences", "tabular"),
+                   help="default: tabular with --label, interactions with --user/--item/--time, else sequences")
+    p.add_argument("--layout", choices=tuple(register.LAYOUTS), help="a standard tabular layout (column names, separator)")
+    for col in ("user", "item", "time", "category", "label"):
+        p.add_argument(f"--{col}", metavar="COL", help=f"the {col} column")
+    for cols in ("categorical", "numeric", "skip", "columns"):
+        p.add_argument(f"--{cols}", metavar="A,B,...", type=lambda t: [c for c in t.split(",") if c],
+                       help="tabular: " + {"categorical": "the categorical columns (default: all others)",
+                                           "numeric": "numeric columns, bucketized", "skip": "columns to leave out",
+                                           "columns": "names of the columns of a file without a header"}[cols])
+    p.add_argument("--attributes", metavar="JSON", help="sequences: item -> attributes JSON (last = category)")
+    p.add_argument("--sep", help="column separator (default: from the file name: .csv ',', .tsv/.txt tab)")
+    p.add_argument("--no-header", dest="header", action="store_false", default=None,
+                   help="the file has no header line (name the columns with --columns)")
+    p.add_argument("--dir", dest="data_dir", metavar="PATH", help="the data folder (default: $ONEPOCH_DATA)")
+    a = vars(p.parse_args(argv))
+    if a.get("sep") == "\\t":
+        a["sep"] = "\t"
+    entry = register.add(a.pop("name"), a.pop("file"), a.pop("format"), attributes=a.pop("attributes"),
+                         layout=a.pop("layout"), data_dir=a.pop("data_dir"), **a)
+    print(f"added: {entry['description']}; format {entry['format']}, sha256 {entry['file_sha256'][:16]}...")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        if argv[:2] == ["data", "add"]:
+            return _data_add(argv[2:])
         args = make_parser().parse_args(argv)
         if args.command is None:
             make_parser().print_help()

@@ -15,6 +15,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
+from onepoch.data import registry as _registry
 from onepoch.errors import OnepochError
 
 
@@ -22,7 +23,8 @@ class ConfigError(OnepochError, ValueError):
     """A setting that cannot be run; the message names the setting and the fix."""
 
 
-DATASETS = ("beauty", "sports", "toys", "yelp", "ml-100k", "amazon-book", "taobao", "synthetic")
+# the data set names live in onepoch.data.registry (light: no numpy / torch), with those a user added
+DATASETS = _registry.BUILTIN
 CONSTRUCTIONS = ("positions", "last")
 MODELS = ("dnn", "lr")
 ACTIVATIONS = ("dice", "prelu", "relu", "sigmoid")
@@ -86,6 +88,15 @@ def versioned_key(payload: dict, packages=tuple(KEYED_LIBRARIES)) -> str:
     if changed:
         payload = {**payload, "libraries": changed}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _dataset_fields(dataset: str) -> tuple[str, ...]:
+    """The feature fields a run on `dataset` may name: a tabular data set's columns, else FIELDS.
+    (The default, FIELDS, on a tabular data set means all of its fields.)"""
+    entry = _registry.user_entries().get(dataset, {})
+    if entry.get("format") == "tabular":
+        return tuple(entry.get("categorical", ())) + tuple(entry.get("numeric", ()))
+    return FIELDS
 
 
 def _choice(name: str, value, choices) -> None:
@@ -193,7 +204,7 @@ class RunConfig:
         for name in ("seed", "data_seed"):
             if not 0 <= getattr(self, name) < 2**63:
                 raise ConfigError(f"{name} must be an integer in [0, 2**63), got {getattr(self, name)!r}")
-        _choice("dataset", self.dataset, DATASETS)
+        _choice("dataset", self.dataset, _registry.names())
         _choice("construction", self.construction, CONSTRUCTIONS)
         _choice("model", self.model, MODELS)
         _choice("activation", self.activation, ACTIVATIONS)
@@ -206,7 +217,7 @@ class RunConfig:
         if not 0.0 < self.sparsity_m <= 1.0:
             raise ConfigError(f"sparsity_m must be in (0, 1], got {self.sparsity_m!r}")
         for f in self.fields:
-            _choice("field", f, FIELDS)
+            _choice("field", f, FIELDS if self.fields == FIELDS else _dataset_fields(self.dataset))
         if not self.fields:
             raise ConfigError("fields is empty; keep at least one of: " + ", ".join(FIELDS))
         for name in ("max_history", "emb_dim", "batch_size", "epochs", "eval_every", "train_eval_size"):

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from onepoch.data import sources
+from onepoch.data import files, sources
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource, data_dir, download, ensure_files
 from onepoch.errors import DataError, OnepochError
 
@@ -71,8 +71,8 @@ def test_verification_is_cached_until_the_file_changes(tiny_source, monkeypatch)
     folder, _ = tiny_source
     ensure_files("tiny", folder, download=True)
     hashed = []
-    real_hash = sources._hash_file
-    monkeypatch.setattr(sources, "_hash_file", lambda p: hashed.append(p) or real_hash(p))
+    real_hash = files._hash_file
+    monkeypatch.setattr(files, "_hash_file", lambda p: hashed.append(p) or real_hash(p))
     ensure_files("tiny", folder)
     assert hashed == []
     target = folder / "tiny/tiny.sequences"
@@ -93,12 +93,12 @@ def test_download_with_wrong_checksum_writes_nothing(tmp_path):
     origin.write_bytes(b"payload")
     target = tmp_path / "out" / "file.txt"
     target.parent.mkdir()
-    with pytest.raises(DataError, match="expected " + "0" * 64):
+    with pytest.raises(DataError, match="expected sha256 " + "0" * 64):
         download(origin.as_uri(), target, "0" * 64)
     assert list(target.parent.iterdir()) == []
 
 
-def test_interrupted_download_leaves_no_file(tmp_path):
+def test_interrupted_download_leaves_no_file_but_the_part_to_resume(tmp_path):
     class Broken(io.BytesIO):
         def read(self, size=-1):
             if self.tell():
@@ -108,7 +108,7 @@ def test_interrupted_download_leaves_no_file(tmp_path):
     target = tmp_path / "file.txt"
     with pytest.raises(DataError, match="connection dropped"):
         download("https://example.invalid/file.txt", target, None, opener=lambda url: Broken(b"abcdef"))
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [tmp_path / "file.txt.part"]  # the next call resumes from it
 
 
 def test_no_network_says_what_to_fetch_from_where_and_where_to_put_it(tmp_path):

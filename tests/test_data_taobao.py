@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from onepoch.config import RunConfig
-from onepoch.data import load, prepared, readers, sources, taobao
+from onepoch.data import load, paper_table2, prepared, readers, sources, taobao
 from onepoch.data.samples import build_samples
 from onepoch.errors import DataError
 
@@ -312,7 +312,7 @@ def test_positions_beyond_the_memory_budget_asks_for_a_user_subset(raw, monkeypa
 
 def test_table2_leaves_users_out_of_all_like_the_paper(raw, capsys):
     prepare(raw)
-    frame = prepared.print_table2(NAME, data_dir=raw.folder)
+    frame = paper_table2.print_table2(NAME, data_dir=raw.folder)
     assert "(paper: 987,648)" in capsys.readouterr().out
     assert pd.isna(frame.loc["user_id", "paper_unique_ids"]) and frame.loc["all", "paper_unique_ids"] == 4_049_291
     train, test = raw_samples(raw)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from onepoch.data import dataset, load, prepared, sources
+from onepoch.data import dataset, files, load, prepared, sources
 from onepoch.data.readers import read_files
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource, ensure_files
 from onepoch.errors import DataError, OnepochError
@@ -144,7 +144,7 @@ def test_an_unreadable_file_is_a_data_error(register, monkeypatch):
     def denied(path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(sources, "_hash_file", denied)  # (chmod does not stop root, who runs CI)
+    monkeypatch.setattr(files, "_hash_file", denied)  # (chmod does not stop root, who runs CI)
     with pytest.raises(DataError) as err:
         ensure_files("tiny", folder)
     msg = raised_by_onepoch(err)

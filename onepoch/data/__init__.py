@@ -1,25 +1,44 @@
-"""Data: public data sets -> CTR samples -> one frequency-ordered vocabulary -> tensors.
+"""Data: public data sets (or your own) -> CTR samples -> one frequency-ordered vocabulary -> tensors.
 
     from onepoch.data import load
     data = load("sports", construction="positions", data_dir="../shared/data")
     data.train["item_id"], data.vocab_size, data.field_stats()
 
-The paper's own data sets, "amazon-book" and "taobao", are prepared from
-their multi-GB raw files once (`onepoch.data.prepared`); `print_table2(name)`
-compares their statistics with the paper's Table 2.
-"""
-from onepoch.data.dataset import DATA_VERSION, FIELDS, CTRData, cache_dir, clear_memory_cache, load
-from onepoch.data.prepared import fetch_dataset, print_table2, table2
-from onepoch.data.readers import Interactions, read_dataset, read_ml100k, read_s3rec
-from onepoch.data.samples import CONSTRUCTIONS, build_samples
-from onepoch.data.sources import DATASETS, data_dir, ensure_files
-from onepoch.data.stats import bottom_share, field_stats, occurrence_share, summary
-from onepoch.data.vocab import Vocabulary
-from onepoch.errors import DataError, OnepochError
+Your own file: `onepoch.data.add("mylog", "events.csv", user=..., item=..., time=...)`
+(`onepoch.data.register`), then `load("mylog")`. The paper's own data sets,
+"amazon-book" and "taobao", are prepared from their multi-GB raw files once
+(`onepoch.data.prepared`); `print_table2(name)` compares their statistics with
+the paper's Table 2.
 
-__all__ = [
-    "CONSTRUCTIONS", "DATASETS", "DATA_VERSION", "FIELDS", "CTRData", "DataError", "Interactions",
-    "OnepochError", "Vocabulary", "bottom_share", "build_samples", "cache_dir", "clear_memory_cache",
-    "data_dir", "ensure_files", "fetch_dataset", "field_stats", "load", "occurrence_share", "print_table2",
-    "read_dataset", "read_ml100k", "read_s3rec", "summary", "table2",
-]
+Names are loaded on first use, so `onepoch.data.registry` (the list of data
+sets, which `onepoch.config` checks names against) imports without torch.
+Modules, lowest first (each imports only modules above it in this list):
+registry -> files -> interactions -> userdata -> tabular -> register; sources;
+prepared -> readers -> samples -> vocab -> stats -> dataset -> paper_table2, sparsity,
+synthetic.
+"""
+import importlib
+
+_LAZY = {
+    "DATA_VERSION": "dataset", "FIELDS": "dataset", "CTRData": "dataset", "cache_dir": "dataset",
+    "clear_memory_cache": "dataset", "load": "dataset",
+    "fetch_dataset": "prepared", "print_table2": "paper_table2", "table2": "paper_table2",
+    "Interactions": "interactions", "read_dataset": "readers", "read_ml100k": "readers", "read_s3rec": "readers",
+    "CONSTRUCTIONS": "samples", "build_samples": "samples",
+    "DATASETS": "registry", "data_dir": "registry", "names": "registry", "ensure_files": "sources",
+    "add": "register",
+    "bottom_share": "stats", "field_stats": "stats", "occurrence_share": "stats", "summary": "stats",
+    "Vocabulary": "vocab",
+    "DataError": "onepoch.errors", "OnepochError": "onepoch.errors",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'onepoch.data' has no attribute {name!r}")
+    module = _LAZY[name]
+    value = getattr(importlib.import_module(module if "." in module else f"onepoch.data.{module}"), name)
+    globals()[name] = value
+    return value

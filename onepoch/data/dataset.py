@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 
 from onepoch import atomic
-from onepoch.data import prepared, readers, sources, stats
+from onepoch.data import files, prepared, readers, registry, stats, tabular, userdata
 from onepoch.data.samples import build_samples, validate
 from onepoch.data.vocab import Vocabulary
 
@@ -29,8 +28,7 @@ from onepoch.data.vocab import Vocabulary
 DATA_VERSION = 1
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 TENSOR_KEYS = FIELDS + ("label", "user_raw")
-ENV_CACHE = "ONEPOCH_CACHE"
-DEFAULT_CACHE = ".onepoch-cache"
+ENV_CACHE, DEFAULT_CACHE = registry.ENV_CACHE, registry.DEFAULT_CACHE
 MEMORY_ENTRIES = 2
 
 
@@ -73,9 +71,7 @@ def clear_memory_cache() -> None:
     _MEMORY.clear()
 
 
-def cache_dir() -> Path:
-    """Folder of the cached data files: `$ONEPOCH_CACHE/data`."""
-    return Path(os.environ.get(ENV_CACHE) or DEFAULT_CACHE) / "data"
+cache_dir = registry.cache_dir  # folder of the cached data files: `$ONEPOCH_CACHE/data`
 
 
 def load(name: str, construction: str | None = None, max_history: int | None = None,
@@ -89,16 +85,37 @@ def load(name: str, construction: str | None = None, max_history: int | None = N
     data set) and "taobao" ("last", 100, 1), see `onepoch.data.amazon_book`
     and `onepoch.data.taobao`.
     """
-    args = sources.load_arguments(name, construction, max_history, min_history)  # unknown names fail here
+    src = registry.source(name, data_dir)  # unknown names fail here, before a missing folder does
+    folder = registry.data_dir(data_dir)
+    if src.reader == "tabular":  # one impression per row (onepoch.data.tabular)
+        return _load_tabular(src, folder, test_users, max_users, seed, download)
+    args = registry.load_arguments(name, construction, max_history, min_history, folder)
     construction, max_history, min_history = args["construction"], args["max_history"], args["min_history"]
     validate(construction, max_history, min_history, test_users, max_users, seed)
-    paths = sources.ensure_files(name, data_dir=data_dir, download=download)
+    paths = files.ensure(src, folder, download)
     params = dict(construction=construction, max_history=int(max_history), min_history=int(min_history),
                   # the user split share only matters for "last": keep it out of other keys
                   test_users=float(test_users) if construction == "last" else None,
                   max_users=None if max_users is None else int(max_users), seed=int(seed))
-    key = _key(name, readers.files_checksum(paths), params)
-    return cached(key, cache_dir() / f"{key}.pt", lambda: _build(name, paths, key, params), _MEMORY)
+    checksum = userdata.checksum(src, paths) if src.user_added else readers.files_checksum(paths)
+    key = _key(name, checksum, params)
+    return cached(key, cache_dir() / f"{key}.pt", lambda: _build(src, paths, key, params), _MEMORY)
+
+
+def _load_tabular(src, folder: Path, test_share: float, max_rows: int | None, seed: int, download: bool) -> CTRData:
+    """A tabular data set: `test_users` is the share of rows (the latest) in test, `max_users` a cap on rows."""
+    validate("positions", 1, 1, test_share, max_rows, seed)
+    paths = files.ensure(src, folder, download)
+    params = dict(format="tabular", test_share=float(test_share), max_rows=None if max_rows is None else int(max_rows),
+                  seed=int(seed))
+    key = _key(src.name, userdata.checksum(src, paths), params)
+
+    def build():
+        train, test, vocab, fields = tabular.build(src, paths, params)
+        return CTRData(train, test, vocab.size, fields, key, src.name, "tabular", vocab,
+                       params | {"fields": list(fields), "construction": "tabular"})
+
+    return cached(key, cache_dir() / f"{key}.pt", build, _MEMORY)
 
 
 def cached(key: str, path: Path, build, memory: OrderedDict) -> CTRData:
@@ -125,8 +142,9 @@ def _key(name: str, files_checksum: str, params: dict) -> str:
                          ("numpy",))
 
 
-def _build(name: str, paths: dict, key: str, params: dict) -> CTRData:
-    inter = readers.read_files(name, paths)
+def _build(src, paths: dict, key: str, params: dict) -> CTRData:
+    name = src.name
+    inter = userdata.read(src, paths) if src.user_added else readers.read_files(name, paths)
     prepared.check_memory(name, inter, params["construction"], params["max_history"], params["min_history"],
                           params["max_users"])  # the paper's data sets are large: fail early, with the fix
     args = dict(params, test_users=params["test_users"] or 0.1)
@@ -188,15 +206,17 @@ def _read_cache(path: Path, key: str) -> CTRData | None:
         if payload["version"] != DATA_VERSION or payload["key"] != key:
             raise ValueError("stale entry: key or version differs")
         train, test = _widen(payload["train"]), _widen(payload["test"])
+        params = payload["params"]
+        fields = tuple(params.get("fields", FIELDS))  # a tabular data set's fields are its columns
         for split in (train, test):
-            missing = set(TENSOR_KEYS) - set(split)
+            missing = set(fields + TENSOR_KEYS[len(FIELDS):]) - set(split)
             if missing:
                 raise ValueError(f"missing tensors {sorted(missing)}")
-        vocab = Vocabulary.from_state_dict(payload["vocab"])
-        params = payload["params"]
+        vocab = (tabular.FieldVocabulary.from_state_dict(payload["vocab"], fields) if "fields" in params
+                 else Vocabulary.from_state_dict(payload["vocab"]))
     except Exception as exc:  # anything unreadable: rebuild rather than fail
         warnings.warn(f"data cache file {path} is unreadable ({type(exc).__name__}: {exc}); "
                       "deleting it and rebuilding", stacklevel=3)
         path.unlink(missing_ok=True)
         return None
-    return CTRData(train, test, vocab.size, FIELDS, key, payload["name"], params["construction"], vocab, params)
+    return CTRData(train, test, vocab.size, fields, key, payload["name"], params["construction"], vocab, params)

@@ -6,47 +6,22 @@ bulk with numpy, falling back to a line-by-line scan only to locate an error.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from onepoch.data import sources
+from onepoch.data import prepared, registry, sources, userdata
+from onepoch.data.files import files_checksum
+from onepoch.data.interactions import Interactions  # noqa: F401 (re-exported)
 from onepoch.errors import DataError
 
 _FIX = "fix the line or delete the file and download it again (download=True)"
 # an attribute (item) file that describes fewer of the items than this is not the items' file
 MAX_UNDESCRIBED = 0.5
-
-
-@dataclass
-class Interactions:
-    """Time-ordered item sequences, one per user, in raw id space."""
-
-    name: str
-    sequences: list[np.ndarray]  # int64 raw item ids, oldest first
-    users: np.ndarray  # int64 raw user ids, aligned with `sequences`
-    item_category: np.ndarray  # int64, indexed by raw item id; 0 = unknown (and index 0 = padding)
-    checksum: str  # sha256 over the source files' sha256
-
-    @property
-    def n_users(self) -> int:
-        return len(self.sequences)
-
-    @property
-    def n_interactions(self) -> int:
-        return int(sum(len(s) for s in self.sequences))
-
-
-def files_checksum(paths: Mapping[str, os.PathLike]) -> str:
-    """sha256 over the files' sha256 (by role), i.e. over their contents."""
-    text = "\n".join(f"{role} {sources.file_sha256(paths[role])}" for role in sorted(paths))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_dataset(name: str, data_dir=None, download: bool = False) -> Interactions:
@@ -56,11 +31,11 @@ def read_dataset(name: str, data_dir=None, download: bool = False) -> Interactio
 
 def read_files(name: str, paths: Mapping[str, os.PathLike]) -> Interactions:
     """Read already verified files of registered data set `name` with its reader."""
-    src = sources.source(name)
+    src = registry.source(name)
     if src.prepared:  # multi-GB raw files: streamed once, cached (onepoch.data.prepared)
-        from onepoch.data import prepared
-
         return prepared.interactions(name, dict(paths))
+    if src.user_added:  # a user's own log or sequence file (datasets.toml)
+        return userdata.read(src, dict(paths))
     reader = {"s3rec": read_s3rec, "ml100k": read_ml100k}[src.reader]
     return reader(paths, name=name)
 

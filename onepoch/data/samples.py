@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onepoch.data.readers import Interactions
+from onepoch.data.interactions import Interactions
 from onepoch.errors import DataError
 
 CONSTRUCTIONS = ("positions", "last")

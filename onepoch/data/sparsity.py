@@ -64,9 +64,10 @@ def apply(data, kind: str = "none", m: float = 1.0):
         check(kind, m)
         return data
     new_ids, size = mapping(data.vocab_size, kind, m)
+    fields = tuple(getattr(data, "fields", None) or ID_FIELDS)  # any set of fields (tabular: its columns)
 
     def remap(split):
-        return {k: (new_ids[v] if k in ID_FIELDS else v) for k, v in split.items()}
+        return {k: (new_ids[v] if k in fields else v) for k, v in split.items()}
 
     return dataclasses.replace(data, train=remap(data.train), test=remap(data.test), vocab_size=size,
                                checksum=checksum(data.checksum, kind, m),

@@ -16,6 +16,11 @@ FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 ALL = "all"
 
 
+def _fields(data) -> tuple[str, ...]:
+    """The data's feature fields (a tabular data set's are its columns), else the paper's five."""
+    return tuple(getattr(data, "fields", None) or FIELDS)
+
+
 def _samples(data) -> dict[str, torch.Tensor]:
     return data.train if hasattr(data, "train") else data
 
@@ -23,7 +28,7 @@ def _samples(data) -> dict[str, torch.Tensor]:
 def field_counts(data, field: str) -> np.ndarray:
     """Occurrences of each global id in one field (or `"all"` fields), indexed by id; padding is 0."""
     samples = _samples(data)
-    fields = [f for f in FIELDS if f in samples] if field == ALL else [field]
+    fields = [f for f in _fields(data) if f in samples] if field == ALL else [field]
     values = [samples[f].reshape(-1).numpy() for f in fields]
     size = max((int(v.max()) + 1 for v in values if len(v)), default=1)
     counts = sum(np.bincount(v, minlength=size) for v in values).astype(np.int64)
@@ -34,7 +39,7 @@ def field_counts(data, field: str) -> np.ndarray:
 def field_stats(data) -> pd.DataFrame:
     """Per field: unique ids, occurrences, mean occurrences per id (paper Tables 1-2)."""
     rows = []
-    for field in [f for f in FIELDS if f in _samples(data)] + [ALL]:
+    for field in [f for f in _fields(data) if f in _samples(data)] + [ALL]:
         counts = field_counts(data, field)
         unique, total = int((counts > 0).sum()), int(counts.sum())
         rows.append(dict(field=field, unique_ids=unique, occurrences=total,
@@ -56,7 +61,7 @@ def occurrence_share(data, fields=None, points: int | None = 201) -> pd.DataFram
     each curve on an even grid of id shares (a compact frame for plotting);
     `None` keeps one point per id.
     """
-    fields = [ALL, *[f for f in FIELDS if f in _samples(data)]] if fields is None else (
+    fields = [ALL, *[f for f in _fields(data) if f in _samples(data)]] if fields is None else (
         [fields] if isinstance(fields, str) else list(fields))
     frames = []
     for field in fields:

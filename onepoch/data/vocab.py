@@ -37,6 +37,27 @@ ENCODING = {
 }
 
 
+def _dense_limit(n: int) -> int:
+    """Largest raw id + 1 for which a dense lookup table is used (a few times the ids it holds)."""
+    return 8 * n + (1 << 20)
+
+
+def _count(values: list[np.ndarray], padded: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct raw ids over `values` and their counts (padding 0 left out where padded)."""
+    flat = [v for v in values if len(v)]
+    n = sum(len(v) for v in flat)
+    top = max((int(v.max()) + 1 for v in flat), default=1)
+    if top <= _dense_limit(n):
+        count = sum((np.bincount(v, minlength=top) for v in flat), np.zeros(top, np.int64)).astype(np.int64)
+        if padded:
+            count[0] = 0
+        seen = np.flatnonzero(count)
+        return seen, count[seen]
+    seen, count = np.unique(np.concatenate(flat), return_counts=True)
+    keep = seen != 0 if padded else np.ones(len(seen), dtype=bool)
+    return seen[keep], count[keep].astype(np.int64)
+
+
 class Vocabulary:
     """Global ids; `counts`, `kind` and `raw` are arrays indexed by global id."""
 
@@ -44,17 +65,22 @@ class Vocabulary:
         self.kind = np.asarray(kind, dtype=np.int8)
         self.raw = np.asarray(raw, dtype=np.int64)
         self.counts = np.asarray(counts, dtype=np.int64)
-        # dense raw -> id tables per kind: ids here are compact, and array lookups
-        # are what keeps encoding millions of history slots fast
+        # raw -> id tables per kind: a dense array where raw ids are compact (array lookups keep
+        # encoding millions of history slots fast), else sorted raw ids searched (memory then does
+        # not depend on the raw values: an id near 2**62 costs 8 bytes, not 2**65)
         self._tables = []
         for k in range(len(KINDS)):
             ids = np.flatnonzero(self.kind == k)
-            size = int(self.raw[ids].max()) + 1 if len(ids) else 1
-            table = np.full(size, DEFAULT, dtype=np.int64)
-            table[self.raw[ids]] = ids
-            if _PADDED[k]:
-                table[0] = PAD
-            self._tables.append(table)
+            top = int(self.raw[ids].max()) + 1 if len(ids) else 1
+            if top <= _dense_limit(len(ids)):
+                table = np.full(top, DEFAULT, dtype=np.int64)
+                table[self.raw[ids]] = ids
+                if _PADDED[k]:
+                    table[0] = PAD
+                self._tables.append(table)
+            else:
+                order = np.argsort(self.raw[ids], kind="stable")
+                self._tables.append((self.raw[ids][order], ids[order]))
 
     @classmethod
     def fit(cls, train_raw: dict[str, np.ndarray]) -> "Vocabulary":
@@ -64,14 +90,10 @@ class Vocabulary:
             values = [np.asarray(train_raw[key]).reshape(-1) for key in keys]
             if any(len(v) and v.min() < 0 for v in values):
                 raise DataError(f"negative raw {KINDS[k]} id in the samples; raw ids must be >= 0")
-            size = max((int(v.max()) + 1 for v in values if len(v)), default=1)
-            count = sum(np.bincount(v, minlength=size) for v in values).astype(np.int64)
-            if _PADDED[k]:
-                count[0] = 0
-            seen = np.flatnonzero(count)
+            seen, count = _count(values, _PADDED[k])
             kinds.append(np.full(len(seen), k))
             raws.append(seen)
-            counts.append(count[seen])
+            counts.append(count)
         kind, raw, count = map(np.concatenate, (kinds, raws, counts))
         order = np.lexsort((raw, kind, -count))  # last key sorts first: count desc, kind, raw
         head = np.array([NO_KIND, NO_KIND])
@@ -92,6 +114,14 @@ class Vocabulary:
         k = KINDS.index(kind) if isinstance(kind, str) else int(kind)
         table = self._tables[k]
         values = np.asarray(raw_ids, dtype=np.int64)
+        if isinstance(table, tuple):  # sorted raw ids (sparse, large raw values)
+            raws, ids = table
+            at = np.clip(np.searchsorted(raws, values), 0, max(len(raws) - 1, 0))
+            found = (raws[at] == values) if len(raws) else np.zeros(values.shape, dtype=bool)
+            out = np.where(found, ids[at] if len(ids) else DEFAULT, DEFAULT)
+            if _PADDED[k]:
+                out[values == 0] = PAD
+            return out
         out = table[np.clip(values, 0, len(table) - 1)]
         outside = (values < 0) | (values >= len(table))
         if outside.any():

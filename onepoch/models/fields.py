@@ -20,6 +20,22 @@ import torch.nn.functional as F
 from torch import nn
 
 SEQUENCE_FIELDS = ("hist_item_ids", "hist_cat_ids")
+# the paper's five fields: one case of "any set of fields" (a tabular data set's fields are its columns)
+PAPER_FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+
+
+def resolve_fields(fields, data) -> tuple[str, ...]:
+    """The fields a run feeds the model: `fields` as asked, except that the default (the paper's five)
+    on data that has other fields (a tabular data set) means all of the data's own fields."""
+    fields = tuple(fields)
+    own = tuple(getattr(data, "fields", fields))
+    if fields == PAPER_FIELDS and own != PAPER_FIELDS and not set(fields) <= set(data.train):
+        return own
+    missing = [f for f in fields if f not in data.train]
+    if missing:
+        raise ValueError(f"field(s) {missing} are not in data set {getattr(data, 'name', '?')!r}; "
+                         f"its fields: {', '.join(own)}")
+    return fields
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from onepoch.config import RunConfig
 from onepoch.errors import OnepochError
 from onepoch.models import FieldLayout, build_model
+from onepoch.models.fields import resolve_fields
 from onepoch.train.callbacks import Callback  # noqa: F401  (re-exported)
 from onepoch.train.evaluate import EvalSet, train_sample_index
 from onepoch.train.optim import build_optimizer
@@ -95,7 +96,7 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
     (auc, logloss, gauc, plus whatever callbacks record), value.
     """
     torch.manual_seed(config.seed)
-    layout = FieldLayout.of(data.train, config.fields)
+    layout = FieldLayout.of(data.train, resolve_fields(config.fields, data))  # any set of fields (models/fields.py)
     train_ids = layout.pack(data.train)
     train_y = data.train["label"].float()
     n = len(train_y)
