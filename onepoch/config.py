@@ -24,7 +24,7 @@ class ConfigError(OnepochError, ValueError):
 
 DATASETS = ("beauty", "sports", "toys", "yelp", "ml-100k", "amazon-book", "taobao", "synthetic")
 CONSTRUCTIONS = ("positions", "last")
-MODELS = ("dnn", "lr")
+MODELS = ("dnn", "lr", "fm", "deepfm", "dcnv2", "din")  # onepoch.models.ARCHITECTURES
 ACTIVATIONS = ("dice", "prelu", "relu", "sigmoid")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 EMB_INITS = ("glorot", "normal")
