@@ -26,7 +26,7 @@ class ConfigError(OnepochError, ValueError):
 # the data set names live in onepoch.data.registry (light: no numpy / torch), with those a user added
 DATASETS = _registry.BUILTIN
 CONSTRUCTIONS = ("positions", "last")
-MODELS = ("dnn", "lr")
+MODELS = ("dnn", "lr", "fm", "deepfm", "dcnv2", "din")  # onepoch.models.ARCHITECTURES
 ACTIVATIONS = ("dice", "prelu", "relu", "sigmoid")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 EMB_INITS = ("glorot", "normal")
