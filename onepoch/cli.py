@@ -130,7 +130,11 @@ def _chapters() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from onepoch.book.processes import Stopped, handle_stop_signals
+
     try:
+        if argv is None:  # the command itself (not a test calling main): SIGTERM/SIGHUP stop it like Ctrl-C
+            handle_stop_signals()
         args = make_parser().parse_args(argv)
         if args.command is None:
             make_parser().print_help()
@@ -154,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     except OnepochError as exc:
         print(f"onepoch: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("onepoch: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the children are stopped by now
+        signum = exc.signum if isinstance(exc, Stopped) else 2
+        print(f"onepoch: interrupted ({'Ctrl-C' if signum == 2 else Stopped(signum)}); "
+              "finished chapters and runs are kept, the next build resumes", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:  # `onepoch chapters | head`: the reader has gone, which is no error of ours
         try:  # keep Python's final flush of stdout from failing (and printing) again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

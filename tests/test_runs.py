@@ -119,7 +119,8 @@ def test_runs_and_sweeps_note_each_run_used_in_the_run_log(cache, tiny, tmp_path
     assert lines[0]["key"] == lines[1]["key"] != lines[2]["key"]
     assert lines[1]["seconds"] == lines[0]["seconds"] > 0  # a hit reports the time its training took
     usage = book.run_usage(log)
-    assert usage == {"runs": 2, "trained": 2, "run_seconds": round(lines[0]["seconds"] + lines[2]["seconds"], 1)}
+    assert usage == {"runs": 2, "trained": 2, "run_seconds": round(lines[0]["seconds"] + lines[2]["seconds"], 1),
+                     "keys": sorted({lines[0]["key"], lines[2]["key"]})}  # what `onepoch results export` takes
     monkeypatch.delenv(run_module.RUN_LOG)
     run(b, progress=False)
     assert len(log.read_text().splitlines()) == 3  # no log set: nothing written
@@ -130,8 +131,8 @@ def test_run_usage_skips_a_cut_line_and_a_missing_log(tmp_path):
 
     log = tmp_path / "runs.jsonl"
     log.write_text('{"key": "a", "seconds": 2.0, "trained": false}\n{"key": "b", "sec')
-    assert book.run_usage(log) == {"runs": 1, "trained": 0, "run_seconds": 2.0}
-    assert book.run_usage(tmp_path / "none.jsonl") == {"runs": 0, "trained": 0, "run_seconds": 0}
+    assert book.run_usage(log) == {"runs": 1, "trained": 0, "run_seconds": 2.0, "keys": ["a"]}
+    assert book.run_usage(tmp_path / "none.jsonl") == {"runs": 0, "trained": 0, "run_seconds": 0, "keys": []}
 
 
 def test_a_run_log_that_cannot_be_written_never_fails_a_run(cache, tiny, tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from onepoch import atomic
+from onepoch import atomic, settings
 from onepoch.data import prepared, readers, sources, stats
 from onepoch.data.samples import build_samples, validate
 from onepoch.data.vocab import Vocabulary
@@ -75,7 +75,7 @@ def clear_memory_cache() -> None:
 
 def cache_dir() -> Path:
     """Folder of the cached data files: `$ONEPOCH_CACHE/data`."""
-    return Path(os.environ.get(ENV_CACHE) or DEFAULT_CACHE) / "data"
+    return settings.cache_folder() / "data"
 
 
 def load(name: str, construction: str | None = None, max_history: int | None = None,

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from onepoch import atomic
+from onepoch import atomic, settings
 from onepoch.data import sources
 from onepoch.errors import DataError
 
@@ -78,10 +78,6 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _progress_enabled() -> bool:
-    return os.environ.get("ONEPOCH_PROGRESS", "1") != "0"
-
-
 class _NoBar:
     n = 0
 
@@ -94,7 +90,7 @@ class _NoBar:
 
 def progress_bar(total: int | None, desc: str, initial: int = 0):
     """A byte-counting tqdm bar, or a silent stand-in when ONEPOCH_PROGRESS=0."""
-    if not _progress_enabled():
+    if not settings.progress_enabled():
         bar = _NoBar()
         bar.n = initial
         return bar
@@ -255,7 +251,7 @@ def missing_message(src: sources.DatasetSource, missing: list, folder: Path, dow
     exists = "" if folder.is_dir() else ", which does not exist"
     env = sources.ENV_DATA
     lines = [f"data set {src.name!r} ({src.description}): missing file(s) in the data folder {folder}{exists} "
-             f"(the data_dir argument, else ${env}={os.environ.get(env, '<unset>')}):"]
+             f"(the data_dir argument, else ${env}={settings.data_folder() or '<unset>'}):"]
     for f in missing:
         also = f" (or {', '.join(f.alternatives)})" if f.alternatives else ""
         lines.append(f"  {folder / f.path}{also}" + (f"  <- {f.url}" if f.url else ""))
@@ -550,8 +546,8 @@ ENV_MAX_GB = "ONEPOCH_MAX_DATA_GB"
 
 def memory_budget() -> float:
     """Bytes `load()` may use to build a prepared data set's samples: `$ONEPOCH_MAX_DATA_GB`, else 75 % of RAM."""
-    if os.environ.get(ENV_MAX_GB):
-        return float(os.environ[ENV_MAX_GB]) * 1e9
+    if settings.max_data_bytes() is not None:
+        return settings.max_data_bytes()
     try:
         return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

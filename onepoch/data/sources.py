@@ -21,6 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from onepoch import settings
 from onepoch.errors import DataError
 
 ENV_DATA = "ONEPOCH_DATA"
@@ -159,7 +160,7 @@ def source(name: str) -> DatasetSource:
 def data_dir(path: str | os.PathLike | None = None) -> Path:
     """The data folder: `path` if given, else `$ONEPOCH_DATA`."""
     if path is None:
-        path = os.environ.get(ENV_DATA) or None
+        path = settings.data_folder()
     if path is None:
         raise DataError(
             f"no data folder given: pass data_dir=... or set the environment variable {ENV_DATA} "
@@ -255,7 +256,7 @@ def ensure_files(name: str, data_dir: str | os.PathLike | None = None, download:
 def _missing_message(src: DatasetSource, missing: list[DataFile], folder: Path) -> str:
     exists = "" if folder.is_dir() else ", which is a file, not a folder" if folder.exists() else ", which does not exist"
     where = (f"in the data folder {folder}{exists} (searched: the data_dir argument, else ${ENV_DATA}="
-             f"{os.environ.get(ENV_DATA, '<unset>')})")
+             f"{settings.data_folder() or '<unset>'})")
     lines = [f"data set {src.name!r}: missing file(s) {where}:"]
     for f in missing:
         origin = f"{f.url} (file {f.member} inside that archive)" if f.member else f.url

@@ -14,11 +14,11 @@ import pickle
 import warnings
 from pathlib import Path
 
-from onepoch import atomic
+from onepoch import atomic, settings
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("ONEPOCH_CACHE", ".onepoch-cache"))
+    return settings.cache_folder()
 
 
 class ResultCache:

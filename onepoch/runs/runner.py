@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import torch
 
+from onepoch import settings
 from onepoch.config import RunConfig
 from onepoch.runs.cache import ResultCache
 
@@ -49,14 +50,14 @@ def data_checksum(config: RunConfig) -> str:
     return sparsity.checksum(base, config.sparsity, config.sparsity_m)
 
 
-RUN_LOG = "ONEPOCH_RUN_LOG"  # set by `onepoch build` for each chapter: which runs it used, and their cost
+RUN_LOG = settings.RUN_LOG  # set by `onepoch build` for each chapter: which runs it used, and their cost
 
 
 def note_use(key: str, seconds: float, trained: bool) -> None:
     """Append one line to the file in $ONEPOCH_RUN_LOG, if set: a run the chapter used, the seconds its
     training took when it was trained, and whether it was trained now (or came from the cache).
     One short write with O_APPEND, so parallel workers' lines never mix."""
-    path = os.environ.get(RUN_LOG)
+    path = settings.run_log()
     if not path:
         return
     line = json.dumps({"key": key, "seconds": round(float(seconds), 3), "trained": bool(trained)}) + "\n"
@@ -105,7 +106,7 @@ def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | No
 
 
 def default_jobs() -> int:
-    return int(os.environ.get("ONEPOCH_JOBS", os.cpu_count() or 1))
+    return settings.jobs()
 
 
 def _describe(frame: pd.DataFrame, config: RunConfig, varying: list[str]) -> pd.DataFrame:
@@ -141,7 +142,6 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     """
     from joblib import Parallel, delayed
 
-    from onepoch.train.trainer import progress_enabled
 
     jobs = expand(configs, seeds)
     if not jobs:
@@ -168,7 +168,7 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
 
         atomic.remove_stale(cache_root())  # orphans of writers killed earlier (runs and encoded data)
         n_jobs = min(n_jobs or default_jobs(), len(missing))
-        show = progress if progress is not None else progress_enabled()
+        show = progress if progress is not None else settings.progress_enabled()
         if n_jobs == 1:
             results = [_run_with(jobs[i], probes, show) for i in missing]
         else:
