@@ -219,4 +219,4 @@ def test_nan_or_infinite_loss_stops_the_run_and_caches_nothing(tiny_runs, monkey
 def test_a_really_diverging_run_is_stopped(tiny_runs):
     with pytest.raises(TrainingDiverged, match=r"loss is nan at step \d+ .*optimizer=sgd, lr=1e\+30"):
         runner.run(RunConfig(**SMALL, optimizer="sgd", lr=1e30, activation="relu"), progress=False)
-    assert not list(tiny_runs.rglob("*.pkl"))
+    assert not list(tiny_runs.rglob("*.json"))

@@ -139,7 +139,7 @@ def wait_ready(proc: subprocess.Popen) -> None:
 
 
 def entries(cache: Path) -> list[Path]:
-    return sorted((cache / "runs").rglob("*.pkl"))
+    return sorted((cache / "runs").rglob("*.json"))
 
 
 def read_all_strictly(cache: Path) -> dict:
@@ -169,10 +169,12 @@ CACHE_WRITER = """
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("cache", sys.argv[1])
 cache = importlib.util.module_from_spec(spec); spec.loader.exec_module(cache)  # no torch: starts fast
+from onepoch.train.trainer import curves_frame
 store = cache.ResultCache(sys.argv[2])
 print("ready", flush=True)
 for i in range(10_000):
-    store.put(f"{i:064x}", {"i": i, "blob": bytes([i % 251]) * (3 << 20)})
+    frame = curves_frame([(j, float(i), "test", "auc", float(j % 251)) for j in range(200_000)])
+    store.put(f"{i:064x}", {"config": {"i": i}, "data_checksum": "x", "frame": frame, "seconds": 1.0})
 """
 
 
@@ -191,10 +193,12 @@ def test_killing_cache_writes_at_random_moments_leaves_only_whole_entries(tmp_pa
         store = ResultCache(root)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an entry failing its checksum would warn
-            for path in root.rglob("*.pkl"):
+            for path in root.rglob("*.json"):
                 value = store.get(path.stem)
-                assert value["blob"] == bytes([value["i"] % 251]) * (3 << 20) and path.stem == f"{value['i']:064x}"
-        leftovers = [p for p in root.rglob("*") if p.is_file() and p.suffix != ".pkl"]
+                i = value["config"]["i"]
+                assert path.stem == f"{i:064x}" and len(value["frame"]) == 200_000
+                assert (value["frame"]["epoch"] == float(i)).all()
+        leftovers = [p for p in root.rglob("*") if p.is_file() and p.suffix not in (".json", ".parquet")]
         assert all(p.name.startswith(".") and p.suffix == ".tmp" for p in leftovers)  # never read as entries
         if sig == signal.SIGINT:
             assert not leftovers  # an interrupted write removes its temporary file
@@ -236,7 +240,7 @@ def test_two_sweeps_at_once_on_one_cache_both_finish_with_identical_curves(small
     pd.testing.assert_frame_equal(here, reference)
     assert len(read_all_strictly(cache)) == N_RUNS
     assert len(list((cache / "data").glob("*.pt"))) == 1
-    assert not [p for p in cache.rglob("*") if p.is_file() and p.suffix not in (".pkl", ".pt")]
+    assert not [p for p in cache.rglob("*") if p.is_file() and p.suffix not in (".json", ".parquet", ".pt")]
 
 
 # -- determinism -------------------------------------------------------------------------------

@@ -43,6 +43,14 @@ def chapter_env(lay: Layout) -> dict:
     return env
 
 
+def book_cache(root=None):
+    """The run cache the book's chapters use (ONEPOCH_CACHE, else .onepoch-cache in the repository)."""
+    from onepoch.book.paths import root_of
+    from onepoch.runs.cache import ResultCache
+
+    return ResultCache(settings.cache_folder(base=root_of(root)).resolve() / "runs")
+
+
 def read_record(lay: Layout, name: str) -> dict | None:
     try:
         record = json.loads(lay.record(name).read_text(encoding="utf-8"))

@@ -84,16 +84,19 @@ def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | No
     """
     from onepoch.train.trainer import fit
 
+    store = ResultCache()
+    store.check_usable()  # ONEPOCH_CACHE a file: say so before loading data
     data = load_data(config)
     extra = [getattr(cb, "cache_key", None) for cb in callbacks]
     cacheable = cache and all(e is not None for e in extra)
     key = result_key(config, data.checksum, extra) if cacheable else None
-    store = ResultCache()
     if cacheable:
         hit = store.get(key)
         if hit is not None:
             note_use(key, hit.get("seconds", 0.0), trained=False)
             return hit["frame"]
+    if cacheable:
+        store.check_writable()  # a cache that cannot take the result fails now, not after the training
     start = time.perf_counter()
     with one_thread():
         frame = fit(config, data, callbacks=callbacks, progress=progress)
@@ -151,6 +154,7 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     varying = list(dict.fromkeys(["dataset", "model", *varying, "seed"]))
 
     store = ResultCache()
+    store.check_usable()  # ONEPOCH_CACHE a file: say so before loading data
     frames: dict[int, pd.DataFrame] = {}
     missing = []
     probe_keys = [make().cache_key for make in probes]
@@ -166,6 +170,7 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
         from onepoch import atomic
         from onepoch.runs.cache import cache_root
 
+        store.check_writable()  # before any training: a result that cannot be stored is not trained
         atomic.remove_stale(cache_root())  # orphans of writers killed earlier (runs and encoded data)
         n_jobs = min(n_jobs or default_jobs(), len(missing))
         show = progress if progress is not None else settings.progress_enabled()
