@@ -13,7 +13,7 @@ from onepoch.book.toc import declared_inputs
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # Tooling, relative to the package: how a book is built and started, never what a run computes.
-TOOLING = ("book/", "cli.py", "settings.py", "locks.py")
+TOOLING = ("book/", "cli.py", "settings.py", "locks.py", "runs/archive.py", "runs/migrate.py")
 
 
 def sha(data: bytes) -> str:

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import torch
 
-from onepoch import settings
+from onepoch import settings as env
 from onepoch.config import RunConfig
 from onepoch.runs.cache import ResultCache
 
@@ -50,14 +50,14 @@ def data_checksum(config: RunConfig) -> str:
     return sparsity.checksum(base, config.sparsity, config.sparsity_m)
 
 
-RUN_LOG = settings.RUN_LOG  # set by `onepoch build` for each chapter: which runs it used, and their cost
+RUN_LOG = env.RUN_LOG  # set by `onepoch build` for each chapter: which runs it used, and their cost
 
 
 def note_use(key: str, seconds: float, trained: bool) -> None:
     """Append one line to the file in $ONEPOCH_RUN_LOG, if set: a run the chapter used, the seconds its
     training took when it was trained, and whether it was trained now (or came from the cache).
     One short write with O_APPEND, so parallel workers' lines never mix."""
-    path = settings.run_log()
+    path = env.run_log()
     if not path:
         return
     line = json.dumps({"key": key, "seconds": round(float(seconds), 3), "trained": bool(trained)}) + "\n"
@@ -109,7 +109,7 @@ def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | No
 
 
 def default_jobs() -> int:
-    return settings.jobs()
+    return env.jobs()
 
 
 def _describe(frame: pd.DataFrame, config: RunConfig, varying: list[str]) -> pd.DataFrame:
@@ -173,7 +173,7 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
         store.check_writable()  # before any training: a result that cannot be stored is not trained
         atomic.remove_stale(cache_root())  # orphans of writers killed earlier (runs and encoded data)
         n_jobs = min(n_jobs or default_jobs(), len(missing))
-        show = progress if progress is not None else settings.progress_enabled()
+        show = progress if progress is not None else env.progress_enabled()
         if n_jobs == 1:
             results = [_run_with(jobs[i], probes, show) for i in missing]
         else:
