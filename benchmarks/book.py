@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import pickle
 import shutil
 import tempfile
 import time
@@ -56,13 +55,14 @@ def rate_at(rates: dict[int, float], batch: int) -> float:
 
 
 def cached_runs(cache: Path) -> dict[str, dict]:
+    from onepoch.runs.cache import ResultCache
+
     runs = {}
-    for path in (cache / "runs").rglob("*.pkl"):
-        with open(path, "rb") as f:
-            f.readline()  # the checksum line
-            entry = pickle.loads(f.read())
+    store = ResultCache(cache / "runs")
+    for key in store.keys():
+        entry = store.read(key)  # checked data (Parquet + JSON), never unpickled
         cfg, frame = entry["config"], entry["frame"]
-        runs[path.stem] = {"batch_size": cfg["batch_size"], "dataset": cfg["dataset"], "model": cfg["model"],
+        runs[key] = {"batch_size": cfg["batch_size"], "dataset": cfg["dataset"], "model": cfg["model"],
                            "samples": int(frame["step"].max()) * cfg["batch_size"],
                            "seconds": float(entry.get("seconds", float("nan")))}
     return runs

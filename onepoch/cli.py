@@ -4,6 +4,8 @@
     onepoch run CHAPTER [-p key=value ...] [--quick]
                                                   re-execute one chapter with other parameters
     onepoch chapters                              list chapters and their parameters
+    onepoch results export FILE [--quick] | import FILE | migrate
+                                                  share the runs of a build; convert old cache entries
     onepoch data [NAME ...] [--fetch] [--dir PATH]
                                                   which data sets are in the data folder (checked
                                                   against their sha256); --fetch downloads the missing
@@ -83,7 +85,38 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--fetch", action="store_true",
                    help="download missing files from their public source and verify their sha256")
     p.add_argument("--dir", dest="data_dir", metavar="PATH", help="the data folder (default: $ONEPOCH_DATA)")
+
+    p = sub.add_parser("results", help="the run cache: export/import the runs of a build, migrate old entries")
+    acts = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    q = acts.add_parser("export", help="write the runs the last build used to an archive (checksummed)")
+    q.add_argument("file", help="the archive to write, e.g. onepoch-runs.tar")
+    q.add_argument("--quick", action="store_true", help="the runs of the quick book (default: the full book)")
+    q = acts.add_parser("import", help="add the runs of an archive to the cache, each verified first")
+    q.add_argument("file", help="an archive written by `onepoch results export`")
+    acts.add_parser("migrate", help="convert old pickle entries of the cache (written by onepoch on this "
+                                    "machine) to the data format, once; never for files from elsewhere")
     return parser
+
+
+def _results(args) -> int:
+    if args.action == "migrate":
+        from onepoch.book.execution import book_cache
+        from onepoch.runs.migrate import migrate
+
+        done, failed = migrate(book_cache())
+        for line in failed:
+            print(f"  not migrated: {line}", file=sys.stderr)
+        print(f"{done} cache entr{'y' if done == 1 else 'ies'} migrated, {len(failed)} not")
+        return 1 if failed else 0
+    from onepoch.runs import archive
+
+    if args.action == "export":
+        n, size = archive.export_build("quick" if args.quick else "full", args.file)
+        print(f"{n} runs written to {args.file} ({size / 2**20:.1f} MiB)")
+    else:
+        added, present = archive.import_archive(args.file)
+        print(f"{added} runs added to the cache, {present} already there")
+    return 0
 
 
 def _data(names: list[str], fetch: bool, data_dir: str | None) -> int:
@@ -163,7 +196,11 @@ def _data_add(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from onepoch.book.processes import Stopped, handle_stop_signals
+
     try:
+        if argv is None:  # the command itself (not a test calling main): SIGTERM/SIGHUP stop it like Ctrl-C
+            handle_stop_signals()
         argv = sys.argv[1:] if argv is None else list(argv)
         if argv[:2] == ["data", "add"]:
             return _data_add(argv[2:])
@@ -183,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             book.run_chapter(args.chapter, parse_params(args.param), mode)
         elif args.command == "chapters":
             _chapters()
+        elif args.command == "results":
+            code = _results(args)
         elif args.command == "data":
             code = _data(args.names, args.fetch, args.data_dir)
         sys.stdout.flush()  # a closed pipe shows up here, inside this try, not at interpreter exit
@@ -190,9 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     except OnepochError as exc:
         print(f"onepoch: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("onepoch: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the children are stopped by now
+        signum = exc.signum if isinstance(exc, Stopped) else 2
+        print(f"onepoch: interrupted ({'Ctrl-C' if signum == 2 else Stopped(signum)}); "
+              "finished chapters and runs are kept, the next build resumes", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:  # `onepoch chapters | head`: the reader has gone, which is no error of ours
         try:  # keep Python's final flush of stdout from failing (and printing) again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

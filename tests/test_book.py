@@ -17,7 +17,7 @@ from onepoch.book import BookError
 def fixed_package_hash(monkeypatch):
     # Other files of the package may change while these tests run (editing);
     # the skip logic is tested against a fixed package hash.
-    monkeypatch.setattr(book, "package_hash", lambda *a, **k: "fixed")
+    monkeypatch.setattr(book.stamps, "research_hash", lambda *a, **k: "fixed")
 
 
 def _cells(path):
@@ -161,14 +161,18 @@ def test_prune_drops_chapters_no_longer_in_toc(tiny_book):
     assert (lay.executed / "alpha.ipynb").is_file() and (lay.ledger / "alpha.json").is_file()
 
 
-def test_run_chapter_executes_only_that_chapter_and_the_ledger(tiny_book, fixed_package_hash):
+def test_run_chapter_executes_only_that_chapter_and_the_ledger(tiny_book, fixed_package_hash, monkeypatch):
+    calls = []
+    real = book.execute
+    monkeypatch.setattr(book, "execute", lambda name, *a, **k: calls.append(name) or real(name, *a, **k))
     index = book.run_chapter("alpha", {"n": 7}, "quick", root=tiny_book, quiet=True)
     assert index.is_file()
+    assert calls == ["alpha", "ledger"]  # one path: the chapter is executed once, not executed then skipped
     executed = tiny_book / "_build" / "quick" / "executed"
     assert sorted(p.name for p in executed.glob("*.ipynb")) == ["alpha.ipynb", "ledger.ipynb"]
     assert (index.parent / "book" / "beta.html").is_file()  # in the book, without outputs
     page = (tiny_book / "_build" / "quick" / "stage" / "book" / "execution.md").read_text()
-    assert "{doc}`beta` | not executed" in page and "'n': 7" in page
+    assert "{doc}`beta` | not executed" in page and '"n": 7' in page
 
 
 def test_a_chapter_is_executed_again_when_a_declared_input_changes(tiny_book, fixed_package_hash):
@@ -209,8 +213,27 @@ def test_the_execution_page_counts_the_runs_a_chapter_used_and_their_training_ti
     assert (rec["runs"], rec["trained"], rec["run_seconds"]) == (2, 1, 3070.0)
     lay = book.layout("quick", out, tiny_book)
     assert not list(lay.tmp.glob("*.jsonl"))  # the log is read into the record, then removed
-    page = book._execution_page([rec, {**rec, "chapter": "old"}], lay)
+    page = book.execution_page([rec, {**rec, "chapter": "old"}], lay)
     assert "| {doc}`beta` |" in page and "| 2 (1) | 51 min 10 s |" in page
     assert "| **4** | **1 h 42 min** |" in page
     old = {k: v for k, v in rec.items() if k not in ("runs", "trained", "run_seconds")}
-    assert "| ? | ? |" in book._execution_page([old], lay)  # a record from before run logs
+    assert "| ? | ? |" in book.execution_page([old], lay)  # a record from before run logs
+
+
+def test_editing_the_tooling_re_executes_no_chapter_but_editing_research_code_does(tiny_book, tmp_path, monkeypatch):
+    import shutil
+
+    package = tmp_path / "pkg"
+    shutil.copytree(book.stamps.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(book.stamps, "PACKAGE", package)
+    out = tiny_book / "_build"
+
+    def skipped():
+        return book.execute_chapter("beta", "quick", out_root=out, root=tiny_book, quiet=True)["skipped"]
+
+    assert skipped() is False and skipped() is True
+    for tooling in ("cli.py", "settings.py", "book/__init__.py", "book/toc.py", "book/execution.py"):
+        (package / tooling).write_text((package / tooling).read_text() + "\n# a help string changed\n")
+        assert skipped() is True, tooling
+    (package / "config.py").write_text((package / "config.py").read_text() + "\n# research code changed\n")
+    assert skipped() is False

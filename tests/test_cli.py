@@ -9,7 +9,7 @@ from onepoch import book, cli
 
 @pytest.fixture
 def in_tiny_book(tiny_book, monkeypatch):
-    monkeypatch.setattr(book, "ROOT", tiny_book)
+    monkeypatch.setattr(book.paths, "ROOT", tiny_book)
     return tiny_book
 
 
@@ -130,7 +130,7 @@ def test_output_cut_off_by_a_closed_pipe_is_not_a_traceback(in_tiny_book):
     import sys
 
     code = ("import sys; from onepoch import book, cli; from pathlib import Path; "
-            f"book.ROOT = Path({str(in_tiny_book)!r}); sys.exit(cli.main(['chapters']))")
+            f"book.paths.ROOT = Path({str(in_tiny_book)!r}); sys.exit(cli.main(['chapters']))")
     proc = subprocess.run(["bash", "-c", f'"{sys.executable}" -c "$CODE" | head -c 3'], capture_output=True,
                           text=True, env={**__import__("os").environ, "CODE": code})
     assert proc.stdout == "alp" and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

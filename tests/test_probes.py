@@ -79,7 +79,7 @@ def test_sweep_with_probes_caches_under_the_probe_key(tmp_path, monkeypatch):
     a = sweep([RunConfig(**SMALL)], seeds=[0], n_jobs=1, progress=False, probes=[probe])
     b = sweep([RunConfig(**SMALL)], seeds=[0], n_jobs=1, progress=False)
     assert "a_distance" in set(a.metric) and "a_distance" not in set(b.metric)
-    assert len(list(tmp_path.rglob("*.pkl"))) == 2
+    assert len(list(tmp_path.rglob("*.parquet"))) == 2
 
 
 def test_paired_rows_split_by_group_do_not_bias_the_estimate():

@@ -66,7 +66,7 @@ def test_unknown_data_set_in_load_lists_the_valid_ones():
 
 @pytest.fixture
 def in_tiny_book(tiny_book, monkeypatch):
-    monkeypatch.setattr(book, "ROOT", tiny_book)
+    monkeypatch.setattr(book.paths, "ROOT", tiny_book)
     return tiny_book
 
 
@@ -129,13 +129,13 @@ def test_chapter_parameter_types_follow_the_defaults():
     valid = {k: {"default": d} for k, d in
              {"lr": "1e-3", "seeds": "[0, 1, 2]", "datasets": '["beauty"]', "max_users": "None",
               "name": '"sports"', "quick": "False"}.items()}
-    book._check_types("c", {"lr": 1, "seeds": (3,), "max_users": 4000, "name": "toys", "quick": True}, valid)
+    book.toc.check_types("c", {"lr": 1, "seeds": (3,), "max_users": 4000, "name": "toys", "quick": True}, valid)
     with pytest.raises(book.BookError, match=r"datasets of chapter 'c' must be a list .* \(write -p datasets=\['x'\]"):
-        book._check_types("c", {"datasets": "beauty"}, valid)
+        book.toc.check_types("c", {"datasets": "beauty"}, valid)
     with pytest.raises(book.BookError, match="seeds of chapter 'c' must be a list"):
-        book._check_types("c", {"seeds": 0}, valid)
+        book.toc.check_types("c", {"seeds": 0}, valid)
     with pytest.raises(book.BookError, match="lr of chapter 'c' must be a number"):
-        book._check_types("c", {"lr": "fast"}, valid)
+        book.toc.check_types("c", {"lr": "fast"}, valid)
 
 
 # -- out of range -------------------------------------------------------------------------------
@@ -219,4 +219,4 @@ def test_nan_or_infinite_loss_stops_the_run_and_caches_nothing(tiny_runs, monkey
 def test_a_really_diverging_run_is_stopped(tiny_runs):
     with pytest.raises(TrainingDiverged, match=r"loss is nan at step \d+ .*optimizer=sgd, lr=1e\+30"):
         runner.run(RunConfig(**SMALL, optimizer="sgd", lr=1e30, activation="relu"), progress=False)
-    assert not list(tiny_runs.rglob("*.pkl"))
+    assert not list(tiny_runs.rglob("*.json"))

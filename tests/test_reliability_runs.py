@@ -139,7 +139,7 @@ def wait_ready(proc: subprocess.Popen) -> None:
 
 
 def entries(cache: Path) -> list[Path]:
-    return sorted((cache / "runs").rglob("*.pkl"))
+    return sorted((cache / "runs").rglob("*.json"))
 
 
 def read_all_strictly(cache: Path) -> dict:
@@ -169,10 +169,12 @@ CACHE_WRITER = """
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("cache", sys.argv[1])
 cache = importlib.util.module_from_spec(spec); spec.loader.exec_module(cache)  # no torch: starts fast
+from onepoch.train.trainer import curves_frame
 store = cache.ResultCache(sys.argv[2])
 print("ready", flush=True)
 for i in range(10_000):
-    store.put(f"{i:064x}", {"i": i, "blob": bytes([i % 251]) * (3 << 20)})
+    frame = curves_frame([(j, float(i), "test", "auc", float(j % 251)) for j in range(200_000)])
+    store.put(f"{i:064x}", {"config": {"i": i}, "data_checksum": "x", "frame": frame, "seconds": 1.0})
 """
 
 
@@ -191,10 +193,12 @@ def test_killing_cache_writes_at_random_moments_leaves_only_whole_entries(tmp_pa
         store = ResultCache(root)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an entry failing its checksum would warn
-            for path in root.rglob("*.pkl"):
+            for path in root.rglob("*.json"):
                 value = store.get(path.stem)
-                assert value["blob"] == bytes([value["i"] % 251]) * (3 << 20) and path.stem == f"{value['i']:064x}"
-        leftovers = [p for p in root.rglob("*") if p.is_file() and p.suffix != ".pkl"]
+                i = value["config"]["i"]
+                assert path.stem == f"{i:064x}" and len(value["frame"]) == 200_000
+                assert (value["frame"]["epoch"] == float(i)).all()
+        leftovers = [p for p in root.rglob("*") if p.is_file() and p.suffix not in (".json", ".parquet")]
         assert all(p.name.startswith(".") and p.suffix == ".tmp" for p in leftovers)  # never read as entries
         if sig == signal.SIGINT:
             assert not leftovers  # an interrupted write removes its temporary file
@@ -236,7 +240,7 @@ def test_two_sweeps_at_once_on_one_cache_both_finish_with_identical_curves(small
     pd.testing.assert_frame_equal(here, reference)
     assert len(read_all_strictly(cache)) == N_RUNS
     assert len(list((cache / "data").glob("*.pt"))) == 1
-    assert not [p for p in cache.rglob("*") if p.is_file() and p.suffix not in (".pkl", ".pt")]
+    assert not [p for p in cache.rglob("*") if p.is_file() and p.suffix not in (".json", ".parquet", ".pt")]
 
 
 # -- determinism -------------------------------------------------------------------------------
@@ -388,21 +392,17 @@ with open(os.environ["FAKE_LOG"], "a") as log:
 """
 
 BUILD_CHILD = """
-import subprocess, sys
+import json, sys
 from onepoch import atomic, book
-real_run = subprocess.run
-def run(cmd, **kw):
-    if "_child()" in " ".join(map(str, cmd)):  # a chapter's execution: the stand-in instead of papermill
-        cmd = [sys.executable, sys.argv[2], cmd[-1]]
-    return real_run(cmd, **kw)
+from onepoch.book import execution, stamps
 def html(lay, strict=True, quiet=False, force=False):
     import time
     time.sleep(0.3)
-    atomic.write_text(lay.html / "index.html", book._folder_hash_all(lay.stage))
+    atomic.write_text(lay.html / "index.html", book.folder_hash_all(lay.stage))
     return lay.html / "index.html"
-book.subprocess.run = run
+execution.child_command = lambda spec: [sys.executable, sys.argv[2], json.dumps(spec)]  # the stand-in, not papermill
 book.build_html = html
-book.package_hash = lambda *a, **k: "fixed"
+stamps.research_hash = lambda *a, **k: "fixed"
 print("ready", flush=True)
 if len(sys.argv) > 3:  # wait for the go: two builds then really start together
     import os, time
@@ -430,7 +430,7 @@ def check_build_state(root: Path) -> list[str]:
     lay = book.layout("quick", root=root)
     done = []
     for name in book.chapters(root):
-        record = book._read_record(lay, name)
+        record = book.read_record(lay, name)
         if not record or record.get("stamp") is None:
             continue
         nb = nbformat.read(lay.executed / f"{name}.ipynb", as_version=4)  # whole, valid JSON
@@ -444,30 +444,23 @@ def check_build_state(root: Path) -> list[str]:
 
 
 def execute_here(root: Path, fake: Path, monkeypatch) -> dict:
-    monkeypatch.setattr(book.subprocess, "run", _stand_in(fake))
-    monkeypatch.setattr(book, "package_hash", lambda *a, **k: "fixed")
+    monkeypatch.setattr(book.execution, "child_command", _stand_in(fake))
+    monkeypatch.setattr(book.stamps, "research_hash", lambda *a, **k: "fixed")
     return book.execute_chapter("alpha", "quick", root=root, quiet=True)
 
 
 def _stand_in(fake: Path):
-    real_run = subprocess.run
-
-    def run(cmd, **kw):
-        if "_child()" in " ".join(map(str, cmd)):
-            cmd = [sys.executable, str(fake), cmd[-1]]
-        return real_run(cmd, **kw)
-
-    return run
+    return lambda spec: [sys.executable, str(fake), json.dumps(spec)]
 
 
 def build_here(root: Path, fake: Path, monkeypatch):
     def html(lay, strict=True, quiet=False, force=False):
-        atomic.write_text(lay.html / "index.html", book._folder_hash_all(lay.stage))
+        atomic.write_text(lay.html / "index.html", book.folder_hash_all(lay.stage))
         return lay.html / "index.html"
 
-    monkeypatch.setattr(book.subprocess, "run", _stand_in(fake))
+    monkeypatch.setattr(book.execution, "child_command", _stand_in(fake))
     monkeypatch.setattr(book, "build_html", html)
-    monkeypatch.setattr(book, "package_hash", lambda *a, **k: "fixed")
+    monkeypatch.setattr(book.stamps, "research_hash", lambda *a, **k: "fixed")
     return book.build("quick", root=root, strict=False, quiet=True)
 
 
@@ -480,7 +473,7 @@ def test_killing_a_build_leaves_nothing_half_done_and_the_next_build_resumes(sma
     if moment == "alpha done":  # then, at a seeded random moment: during the next chapter
         wait_for(lambda: (lay.executed / "alpha.run.json").is_file(), proc)
     else:
-        wait_for(lambda: lay.tmp.is_dir() and any(lay.tmp.glob("alpha.*.ipynb")), proc)
+        wait_for(lambda: lay.tmp.is_dir() and any(lay.tmp.glob("alpha.*/alpha.ipynb")), proc)
     time.sleep(random.Random(moment).uniform(0.0, 0.4))
     proc.send_signal(sig)
     proc.wait(timeout=60)
@@ -498,25 +491,26 @@ def test_killing_a_build_leaves_nothing_half_done_and_the_next_build_resumes(sma
     assert not list((book.layout("quick", root=root).tmp).glob("*"))
 
 
-def test_an_interrupted_forced_execution_is_not_taken_as_up_to_date(small_book, monkeypatch):
+def test_an_interrupted_execution_leaves_the_previous_results_whole(small_book, monkeypatch):
     root, fake, log = small_book
     execute_here(root, fake, monkeypatch)
     lay = book.layout("quick", root=root)
     assert check_build_state(root) == ["alpha"]
+    before = {p.name: p.read_bytes() for p in [*lay.executed.iterdir(), *lay.ledger.glob("*.json")]}
 
-    def interrupted(cmd, **kw):  # Ctrl-C while the chapter runs: its old ledger rows are gone already
+    def interrupted(cmd, **kw):  # Ctrl-C while the chapter runs
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(book.subprocess, "run", interrupted)
-        m.setattr(book, "package_hash", lambda *a, **k: "fixed")
+        m.setattr(book.execution.processes, "run", interrupted)
+        m.setattr(book.stamps, "research_hash", lambda *a, **k: "fixed")
         with pytest.raises(KeyboardInterrupt):
             book.execute_chapter("alpha", "quick", root=root, force=True, quiet=True)
-    assert not (lay.ledger / "alpha.json").exists()
-    assert book._read_record(lay, "alpha")["stamp"] is None  # so: not up to date
-    assert "alpha" not in check_build_state(root)
-    assert execute_here(root, fake, monkeypatch)["skipped"] is False  # executed again, not skipped
-    assert executions(log) == ["alpha", "alpha"] and check_build_state(root) == ["alpha"]
+    # the previous notebook, record and ledger rows are untouched, and still agree with each other
+    assert {p.name: p.read_bytes() for p in [*lay.executed.iterdir(), *lay.ledger.glob("*.json")]} == before
+    assert check_build_state(root) == ["alpha"]
+    assert execute_here(root, fake, monkeypatch)["skipped"] is True
+    assert not list(lay.tmp.iterdir())
 
 
 def test_two_builds_at_once_on_one_folder_both_finish(small_book):
@@ -533,7 +527,7 @@ def test_two_builds_at_once_on_one_folder_both_finish(small_book):
     assert any("another build is running" in err for _, err in results)
     assert check_build_state(root) == book.chapters(root)
     lay = book.layout("quick", root=root)
-    assert (lay.html / "index.html").read_text() == book._folder_hash_all(lay.stage)
+    assert (lay.html / "index.html").read_text() == book.folder_hash_all(lay.stage)
     assert not list(lay.tmp.glob("*"))
 
 

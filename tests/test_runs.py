@@ -49,27 +49,34 @@ def test_second_run_is_a_cache_hit_and_a_changed_setting_is_a_miss(cache, tiny, 
     pd.testing.assert_frame_equal(first, again)
     run(cfg.replace(lr=2e-3), progress=False)
     assert len(calls) == 2
-    assert len(list(cache.rglob("*.pkl"))) == 2
+    assert len(list(cache.rglob("*.json"))) == 2 and len(list(cache.rglob("*.parquet"))) == 2
 
 
 def test_corrupted_entry_is_detected_removed_and_redone(cache, tiny, monkeypatch):
     calls = count_fits(monkeypatch)
     cfg = RunConfig(**SMALL)
     run(cfg, progress=False)
-    (entry,) = cache.rglob("*.pkl")
+    (entry,) = cache.rglob("*.parquet")
     blob = bytearray(entry.read_bytes())
     blob[-10] ^= 0xFF  # flip a byte of the payload
     entry.write_bytes(bytes(blob))
-    with pytest.warns(UserWarning, match="corrupted cache entry"):
+    with pytest.warns(UserWarning, match="invalid cache entry .*checksum mismatch"):
         run(cfg, progress=False)
     assert len(calls) == 2
     assert ResultCache().get(entry.stem) is not None  # rewritten whole
 
 
+def _entry(rows: int = 3) -> dict:
+    from onepoch.train.trainer import curves_frame
+
+    frame = curves_frame([(i, i / 10, "test", "auc", 0.5 + i / 100) for i in range(rows)])
+    return {"config": {"lr": 1e-3}, "data_checksum": "d", "frame": frame, "seconds": 1.5}
+
+
 def test_truncated_entry_is_a_miss(tmp_path):
     store = ResultCache(tmp_path)
-    store.put("ab" * 32, {"x": 1})
-    path = store.path("ab" * 32)
+    store.put("ab" * 32, _entry())
+    path = store.curves_path("ab" * 32)
     path.write_bytes(path.read_bytes()[:-3])
     with pytest.warns(UserWarning):
         assert store.get("ab" * 32) is None
@@ -79,8 +86,8 @@ def test_truncated_entry_is_a_miss(tmp_path):
 def test_cache_writes_leave_no_temporary_files(tmp_path):
     store = ResultCache(tmp_path)
     for i in range(3):
-        store.put(f"{i:064d}", list(range(100)))
-    assert sorted(p.suffix for p in tmp_path.rglob("*") if p.is_file()) == [".pkl"] * 3
+        store.put(f"{i:064d}", _entry(100))
+    assert sorted(p.suffix for p in tmp_path.rglob("*") if p.is_file()) == [".json"] * 3 + [".parquet"] * 3
 
 
 def test_sweep_labels_varying_settings(cache, tiny):
@@ -100,7 +107,7 @@ def test_parallel_sweep_gives_the_same_curves_as_serial(tmp_path, monkeypatch):
     monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "parallel"))
     parallel = sweep(configs, seeds=[0, 1], n_jobs=2, progress=False)
     pd.testing.assert_frame_equal(serial, parallel)
-    assert len(list((tmp_path / "parallel").rglob("*.pkl"))) == 4
+    assert len(list((tmp_path / "parallel").rglob("*.parquet"))) == 4
 
 
 def test_runs_and_sweeps_note_each_run_used_in_the_run_log(cache, tiny, tmp_path, monkeypatch):
@@ -119,7 +126,8 @@ def test_runs_and_sweeps_note_each_run_used_in_the_run_log(cache, tiny, tmp_path
     assert lines[0]["key"] == lines[1]["key"] != lines[2]["key"]
     assert lines[1]["seconds"] == lines[0]["seconds"] > 0  # a hit reports the time its training took
     usage = book.run_usage(log)
-    assert usage == {"runs": 2, "trained": 2, "run_seconds": round(lines[0]["seconds"] + lines[2]["seconds"], 1)}
+    assert usage == {"runs": 2, "trained": 2, "run_seconds": round(lines[0]["seconds"] + lines[2]["seconds"], 1),
+                     "keys": sorted({lines[0]["key"], lines[2]["key"]})}  # what `onepoch results export` takes
     monkeypatch.delenv(run_module.RUN_LOG)
     run(b, progress=False)
     assert len(log.read_text().splitlines()) == 3  # no log set: nothing written
@@ -130,8 +138,8 @@ def test_run_usage_skips_a_cut_line_and_a_missing_log(tmp_path):
 
     log = tmp_path / "runs.jsonl"
     log.write_text('{"key": "a", "seconds": 2.0, "trained": false}\n{"key": "b", "sec')
-    assert book.run_usage(log) == {"runs": 1, "trained": 0, "run_seconds": 2.0}
-    assert book.run_usage(tmp_path / "none.jsonl") == {"runs": 0, "trained": 0, "run_seconds": 0}
+    assert book.run_usage(log) == {"runs": 1, "trained": 0, "run_seconds": 2.0, "keys": ["a"]}
+    assert book.run_usage(tmp_path / "none.jsonl") == {"runs": 0, "trained": 0, "run_seconds": 0, "keys": []}
 
 
 def test_a_run_log_that_cannot_be_written_never_fails_a_run(cache, tiny, tmp_path, monkeypatch):

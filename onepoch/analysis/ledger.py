@@ -45,8 +45,9 @@ class LedgerError(OnepochError, ValueError):
 
 def folder() -> Path:
     """The ledger folder: ``$ONEPOCH_LEDGER``, else ``_build/ledger``."""
-    env = os.environ.get("ONEPOCH_LEDGER")
-    return Path(env) if env else DEFAULT_FOLDER
+    from onepoch import settings
+
+    return settings.ledger_folder()
 
 
 def claim_key(claim: str) -> tuple:
@@ -67,7 +68,9 @@ def _check(claim, verdict, chapter) -> None:
         raise LedgerError(
             f"chapter {chapter!r} is not valid: use the chapter's notebook name, e.g. 'one_epoch'"
         )
-    running = os.environ.get("ONEPOCH_CHAPTER")  # set by onepoch.book while it executes a chapter
+    from onepoch import settings
+
+    running = settings.chapter()  # set by onepoch.book while it executes a chapter
     if running and chapter != running:
         raise LedgerError(
             f"chapter {chapter!r} does not match the notebook being executed: use chapter={running!r}"

@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from onepoch import atomic
+from onepoch import atomic, settings
 from onepoch.data.registry import ENV_DATA, DataFile, DatasetSource, cache_dir
 from onepoch.errors import DataError
 
@@ -56,7 +56,7 @@ class _NoBar:
 
 def progress_bar(total: int | None, desc: str, initial: int = 0):
     """A byte-counting tqdm bar, or a silent stand-in when ONEPOCH_PROGRESS=0."""
-    if os.environ.get("ONEPOCH_PROGRESS", "1") == "0":
+    if not settings.progress_enabled():
         bar = _NoBar()
         bar.n = initial
         return bar
@@ -184,7 +184,7 @@ def missing_message(src: DatasetSource, missing: list, folder: Path, download: b
     exists = "" if folder.is_dir() else ", which is a file, not a folder" if folder.exists() else ", which does not exist"
     lines = [f"data set {src.name!r}" + (f" ({src.description})" if src.description else "")
              + f": missing file(s) in the data folder {folder}{exists} (searched: the data_dir argument, else "
-             f"${ENV_DATA}={os.environ.get(ENV_DATA, '<unset>')}):"]
+             f"${ENV_DATA}={settings.data_folder() or '<unset>'}):"]
     for f in missing:
         also = f" (or {', '.join(f.alternatives)})" if f.alternatives else ""
         origin = f"{f.url} (file {f.member} inside that archive)" if f.member else f.url

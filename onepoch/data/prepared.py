@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onepoch import atomic
+from onepoch import atomic, settings
 from onepoch.data import files, registry
 from onepoch.data.files import fetch, file_sha256, progress_bar, say  # noqa: F401 (the preparers' helpers)
 from onepoch.data.interactions import Interactions
@@ -246,8 +246,8 @@ ENV_MAX_GB = "ONEPOCH_MAX_DATA_GB"
 
 def memory_budget() -> float:
     """Bytes `load()` may use to build a prepared data set's samples: `$ONEPOCH_MAX_DATA_GB`, else 75 % of RAM."""
-    if os.environ.get(ENV_MAX_GB):
-        return float(os.environ[ENV_MAX_GB]) * 1e9
+    if settings.max_data_bytes() is not None:
+        return settings.max_data_bytes()
     try:
         return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

@@ -21,12 +21,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from onepoch import atomic
+from onepoch import atomic, settings
 from onepoch.errors import DataError
 
-ENV_DATA = "ONEPOCH_DATA"
-ENV_CACHE = "ONEPOCH_CACHE"
-DEFAULT_CACHE = ".onepoch-cache"
+ENV_DATA = settings.DATA
+ENV_CACHE = settings.CACHE
+DEFAULT_CACHE = settings.DEFAULT_CACHE
 MANIFEST = "datasets.toml"
 FORMATS = ("interactions", "sequences", "tabular")
 SYNTHETIC = "synthetic"  # generated, no files (onepoch.data.synthetic)
@@ -149,7 +149,7 @@ LOAD_DEFAULTS = {"construction": "positions", "max_history": 50, "min_history": 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
     """The data folder: `path` if given, else `$ONEPOCH_DATA`."""
     if path is None:
-        path = os.environ.get(ENV_DATA) or None
+        path = settings.data_folder()
     if path is None:
         raise DataError(
             f"no data folder given: pass data_dir=... or set the environment variable {ENV_DATA} "
@@ -159,7 +159,7 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
 
 def cache_dir() -> Path:
     """Folder of the cached data files: `$ONEPOCH_CACHE/data`."""
-    return Path(os.environ.get(ENV_CACHE) or DEFAULT_CACHE) / "data"
+    return settings.cache_folder() / "data"
 
 
 # -- names -------------------------------------------------------------------------------

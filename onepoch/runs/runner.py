@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import torch
 
+from onepoch import settings as env
 from onepoch.config import RunConfig
 from onepoch.runs.cache import ResultCache
 
@@ -49,14 +50,14 @@ def data_checksum(config: RunConfig) -> str:
     return sparsity.checksum(base, config.sparsity, config.sparsity_m)
 
 
-RUN_LOG = "ONEPOCH_RUN_LOG"  # set by `onepoch build` for each chapter: which runs it used, and their cost
+RUN_LOG = env.RUN_LOG  # set by `onepoch build` for each chapter: which runs it used, and their cost
 
 
 def note_use(key: str, seconds: float, trained: bool) -> None:
     """Append one line to the file in $ONEPOCH_RUN_LOG, if set: a run the chapter used, the seconds its
     training took when it was trained, and whether it was trained now (or came from the cache).
     One short write with O_APPEND, so parallel workers' lines never mix."""
-    path = os.environ.get(RUN_LOG)
+    path = env.run_log()
     if not path:
         return
     line = json.dumps({"key": key, "seconds": round(float(seconds), 3), "trained": bool(trained)}) + "\n"
@@ -83,16 +84,19 @@ def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | No
     """
     from onepoch.train.trainer import fit
 
+    store = ResultCache()
+    store.check_usable()  # ONEPOCH_CACHE a file: say so before loading data
     data = load_data(config)
     extra = [getattr(cb, "cache_key", None) for cb in callbacks]
     cacheable = cache and all(e is not None for e in extra)
     key = result_key(config, data.checksum, extra) if cacheable else None
-    store = ResultCache()
     if cacheable:
         hit = store.get(key)
         if hit is not None:
             note_use(key, hit.get("seconds", 0.0), trained=False)
             return hit["frame"]
+    if cacheable:
+        store.check_writable()  # a cache that cannot take the result fails now, not after the training
     start = time.perf_counter()
     with one_thread():
         frame = fit(config, data, callbacks=callbacks, progress=progress)
@@ -105,7 +109,7 @@ def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | No
 
 
 def default_jobs() -> int:
-    return int(os.environ.get("ONEPOCH_JOBS", os.cpu_count() or 1))
+    return env.jobs()
 
 
 def _describe(frame: pd.DataFrame, config: RunConfig, varying: list[str]) -> pd.DataFrame:
@@ -153,7 +157,6 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     """
     from joblib import Parallel, delayed
 
-    from onepoch.train.trainer import progress_enabled
 
     jobs = expand(configs, seeds, vary_data)
     if not jobs:
@@ -163,6 +166,7 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     varying = list(dict.fromkeys(["dataset", "model", *varying, "seed"]))
 
     store = ResultCache()
+    store.check_usable()  # ONEPOCH_CACHE a file: say so before loading data
     frames: dict[int, pd.DataFrame] = {}
     missing = []
     probe_keys = [make().cache_key for make in probes]
@@ -178,9 +182,10 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
         from onepoch import atomic
         from onepoch.runs.cache import cache_root
 
+        store.check_writable()  # before any training: a result that cannot be stored is not trained
         atomic.remove_stale(cache_root())  # orphans of writers killed earlier (runs and encoded data)
         n_jobs = min(n_jobs or default_jobs(), len(missing))
-        show = progress if progress is not None else progress_enabled()
+        show = progress if progress is not None else env.progress_enabled()
         if n_jobs == 1:
             results = [_run_with(jobs[i], probes, show) for i in missing]
         else:

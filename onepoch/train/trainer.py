@@ -85,8 +85,7 @@ def large_blocks_on_heap(nbytes: int):
         libc.malloc_trim(0)  # give the freed heap back to the system
 
 
-def progress_enabled() -> bool:
-    return os.environ.get("ONEPOCH_PROGRESS", "1") != "0"
+from onepoch.settings import progress_enabled  # noqa: E402  (the one definition lives in settings)
 
 
 def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> pd.DataFrame:
