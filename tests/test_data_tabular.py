@@ -99,7 +99,7 @@ def test_bucketize_follows_the_stated_rule(tmp_path):
 
 
 def test_filter_hash_and_probes_work_on_tabular_fields(folder):
-    from onepoch.probes import AbundanceProbe
+    from onepoch.probes import ADistanceProbe, AbundanceProbe
     from onepoch.train.trainer import fit
 
     add("crit", write_criteo(folder / "train.txt", rows=400), layout="criteo")
@@ -109,8 +109,9 @@ def test_filter_hash_and_probes_work_on_tabular_fields(folder):
         assert small.vocab_size < data.vocab_size
         assert max(int(small.train[f].max()) for f in data.fields) < small.vocab_size
     config = RunConfig(dataset="crit", epochs=1, batch_size=64, eval_every=3, train_eval_size=100, model="lr")
-    curves = fit(config, sparsity.apply(data, "filter", 0.5), callbacks=[AbundanceProbe()])
-    assert curves.metric.str.startswith("abundance").any()
+    curves = fit(config, sparsity.apply(data, "filter", 0.5), callbacks=[AbundanceProbe(), ADistanceProbe(samples=100)])
+    assert curves.metric.str.startswith("abundance").any() and (curves.metric == "a_distance:C1").any()
+    assert len(np.unique(data.train["user_raw"])) == len(data.train["label"])  # no user column: one group each
 
 
 def test_an_avazu_file_with_a_header(folder):

@@ -109,7 +109,7 @@ def test_a_changed_file_is_refused_with_the_fix(folder):
 
 def test_names_must_be_new_and_simple(folder):
     path = write_log(folder / "log.csv")
-    for bad in ("sports", "My Log", "../x"):
+    for bad in ("sports", "add", "My Log", "../x"):
         with pytest.raises(DataError):
             add(bad, path, user="user", item="item", time="time")
 
@@ -190,3 +190,17 @@ def test_a_taobao_item_id_near_2_to_the_31_is_a_malformed_row_not_a_16_gib_table
 
     assert "item_id 2147483000 out of range" in taobao.parse_row(b"1,2147483000,3,pv,1511544070")
     assert not isinstance(taobao.parse_row(b"1,5163069,3,pv,1511544070"), str)
+
+
+def test_a_moved_file_is_listed_as_missing_with_how_to_add_it_again(folder, capsys):
+    from onepoch.cli import main
+
+    path = write_log(folder / "log.csv")
+    add("mylog", path, user="user", item="item", time="time")
+    assert main(["data"]) == 0 and "mylog        ok" in capsys.readouterr().out
+    path.rename(folder / "moved.csv")
+    assert main(["data", "mylog"]) == 1
+    out = capsys.readouterr().out
+    assert "mylog        MISSING" in out and "onepoch data add mylog FILE" in out and str(path) in out
+    with pytest.raises(DataError, match="add it again if it moved"):
+        load("mylog")

@@ -107,7 +107,7 @@ def _load_tabular(src, folder: Path, test_share: float, max_rows: int | None, se
     validate("positions", 1, 1, test_share, max_rows, seed)
     paths = files.ensure(src, folder, download)
     params = dict(format="tabular", test_share=float(test_share), max_rows=None if max_rows is None else int(max_rows),
-                  seed=int(seed))
+                  seed=int(seed), version=tabular.TABULAR_VERSION)
     key = _key(src.name, userdata.checksum(src, paths), params)
 
     def build():

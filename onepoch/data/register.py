@@ -33,8 +33,8 @@ def add(name: str, file: str | os.PathLike, format: str | None = None, *, attrib
     folder = registry.data_dir(data_dir)
     if not isinstance(name, str) or not registry.NAME_PATTERN.fullmatch(name):
         raise DataError(f"data set name {name!r}: use lower-case letters, digits, '-', '_' or '.' (e.g. 'my-log')")
-    if name in registry.BUILTIN:
-        raise DataError(f"{name!r} is a built-in data set; choose another name")
+    if name in registry.BUILTIN or name == "add":  # "add": `onepoch data add` would read it as the subcommand
+        raise DataError(f"{name!r} is a built-in data set or a command; choose another name")
     entry = dict(LAYOUTS[layout]) if layout else {}
     if layout and layout not in LAYOUTS:
         raise DataError(f"unknown layout {layout!r}; choose one of: {', '.join(LAYOUTS)}")

@@ -21,8 +21,9 @@ tools (`onepoch.data.sparsity`) and the frequency-based probes work unchanged.
 Split: the last `test_share` of the rows are the test set (by the `time`
 column when one is named, else in file order: the Criteo and Avazu files are
 in time order). `max_rows` keeps a seeded random subset of the rows (order
-kept). GAUC groups by the `user` column when one is named, else all rows
-form one group (GAUC = AUC).
+kept). GAUC (and the A-distance probe's folds) group by the `user` column
+when one is named; without one each impression is its own group, so GAUC is
+undefined (NaN) and the probe's folds split impressions.
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ from onepoch.data.userdata import line_of, parse_time, read_table, require
 from onepoch.errors import DataError
 
 RESERVED = ("label", "user_raw")  # tensor keys next to the fields
+# Bump when a change here changes the tensors a tabular file gives (it joins the data's cache key).
+TABULAR_VERSION = 2
 
 
 def describe(path: Path, entry: dict) -> dict:
@@ -183,7 +186,7 @@ def build(src, paths: dict, params: dict):
     in_train = np.zeros(n, dtype=bool)
     in_train[train_rows] = True
     vocab, encoded = fit_and_encode(tokens, in_train)
-    users = np.zeros(n, dtype=np.int64)
+    users = np.arange(n, dtype=np.int64)  # no user column: each impression its own group
     if entry.get("user"):
         users = pd.factorize(frame[entry["user"]], sort=True)[0].astype(np.int64)
 
