@@ -64,4 +64,41 @@ def record_parts(claim: str, parts: list[Part], chapter: str, rule: str, evidenc
                effect=None if shown is None else shown.estimate, ci=None if shown is None else list(shown.ci),
                n_seeds=None if shown is None else shown.n_seeds, rule=rule)
     ledger.record(**row)
-    return row
+    return {**row, "effect_of": note[len("Effect shown: "):].rstrip(".") if note else ""}
+
+
+def headline(row: dict) -> str:
+    """One computed sentence for a chapter: '**C1 (agrees)**: drop at ..., pooled over 3 testable cases:
+    0.0123 [0.0101, 0.0145] (5 seeds; rule drop+sharp).'"""
+    if row.get("effect") is None:
+        return f"**{row['claim']} ({row['verdict']})**: no effect could be estimated (rule {row['rule']})."
+    low, high = row["ci"]
+    interval = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else " [no interval]"
+    return (f"**{row['claim']} ({row['verdict']})**: {row.get('effect_of') or 'effect'}: {row['effect']:.4f}"
+            f"{interval} ({row['n_seeds']} seeds; rule {row['rule']}).")
+
+
+def rows_table(rows):
+    """The rows a chapter recorded, as a table to show: claim, verdict, effect [95% interval], seeds, rule,
+    what was measured."""
+    import pandas as pd
+
+    def interval(r):
+        if r.get("effect") is None:
+            return "n/a"
+        low, high = r["ci"]
+        return f"{r['effect']:.4f} [{'n/a' if low is None else f'{low:.4f}'}, {'n/a' if high is None else f'{high:.4f}'}]"
+
+    return pd.DataFrame({"claim": [r["claim"] for r in rows], "verdict": [r["verdict"] for r in rows],
+                         "effect [95% CI]": [interval(r) for r in rows],
+                         "effect of": [r.get("effect_of", "") for r in rows],
+                         "seeds": [r["n_seeds"] for r in rows], "rule": [r["rule"] for r in rows],
+                         "measured": [r["measured"] for r in rows]})
+
+
+def verdict_counts(row: dict) -> str:
+    """How the row's cases were judged, e.g. '4 agrees, 2 not testable' (from its measured text)."""
+    from onepoch.analysis.stats import Verdict
+
+    counts = [(v.value, row["measured"].count(f"[{v.value}]")) for v in Verdict]
+    return ", ".join(f"{n} {v}" for v, n in counts if n) or "no case"
