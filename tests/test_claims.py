@@ -118,3 +118,10 @@ def test_every_row_carries_its_numbers():
     frame = ledger.table()
     assert set(frame.rule) == {"drop+sharp", "C2-gain"}
     assert all(isinstance(c, list) and len(c) == 2 for c in frame.ci) and (frame.n_seeds == 5).all()
+
+
+def test_long_tail_row_carries_the_largest_share_without_an_interval():
+    shares = pd.DataFrame({"dataset": ["a", "b"], "bottom_share": [0.02, 0.11]})
+    row = claims.record_long_tail(shares, "ch")
+    assert row["verdict"] == "disagrees" and row["effect"] == pytest.approx(0.11) and row["ci"] == [None, None]
+    assert claims.record_long_tail(shares.iloc[:1], "ch")["verdict"] == "agrees"

@@ -42,6 +42,10 @@ def _deciding(parts: list[Part], verdict: Verdict, pick: str) -> Part | None:
     return same[0]
 
 
+def _number(x) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None  # as the ledger stores it (JSON has no NaN)
+
+
 def record_parts(claim: str, parts: list[Part], chapter: str, rule: str, evidence: str = "", pool: bool = False,
                  pick: str = "first", what: str = "") -> dict:
     """Write the row of `claim`: verdict `all_of` the parts; effect pooled over the testable parts (`pool`)
@@ -61,7 +65,8 @@ def record_parts(claim: str, parts: list[Part], chapter: str, rule: str, evidenc
                           if any(key in p.text for p in parts))
     row = dict(claim=claim, paper_says=CLAIMS[claim], measured=measured, verdict=str(verdict), chapter=chapter,
                evidence=" ".join(x for x in (evidence, f"Rule {rule}: {RULES[rule]}.", note, conditions) if x),
-               effect=None if shown is None else shown.estimate, ci=None if shown is None else list(shown.ci),
+               effect=None if shown is None else _number(shown.estimate),
+               ci=None if shown is None else [_number(x) for x in shown.ci],
                n_seeds=None if shown is None else shown.n_seeds, rule=rule)
     ledger.record(**row)
     return {**row, "effect_of": note[len("Effect shown: "):].rstrip(".") if note else ""}
