@@ -163,3 +163,11 @@ def test_popularity_auc_counts_item_occurrences_in_training():
     assert popularity_auc(data, fields=("item_id",)) == 0.125  # targets only: 4 and 3 tie (one each)
     flipped = SimpleNamespace(train=train, test={**test, "label": torch.tensor([0, 1, 0, 1])})
     assert popularity_auc(flipped) == 1.0
+
+
+def test_one_seed_bootstrap_resamples_its_test_users():
+    rng = np.random.default_rng(5)
+    users = 0.7 + rng.normal(0, 0.1, 400)
+    e = stats.user_bootstrap_effect([users], n_boot=1000)
+    assert e.n_seeds == 1 and "one seed" in e.method
+    assert e.se == pytest.approx(0.1 / math.sqrt(400), rel=0.2) and e.low < users.mean() < e.high
