@@ -14,8 +14,9 @@ import pandas as pd
 from onepoch.analysis import rules
 from onepoch.analysis.claim_texts import CLAIMS  # noqa: F401  (re-exported: chapters quote claims.CLAIMS)
 from onepoch.analysis.measures import effects, paired_difference, per_run, setting_effects
-from onepoch.analysis.stats import Verdict, all_of, at_most, directional, precondition, seed_effect
-from onepoch.analysis.verdict_rows import Part, record_parts, untestable
+from onepoch.analysis.stats import Effect, Verdict, all_of, at_most, directional, precondition, seed_effect
+from onepoch.analysis.verdict_rows import Part, headline, record_parts, rows_table, untestable, verdict_counts  # noqa: F401,E501
+
 
 def _label(row, by) -> str:
     return " ".join(str(row[c]) for c in by)
@@ -155,10 +156,12 @@ def record_optimizers(frame: pd.DataFrame, chapter: str, by=("dataset", "optimiz
 
 def record_long_tail(shares: pd.DataFrame, chapter: str, limit: float = rules.LONG_TAIL_SHARE) -> dict:
     """C9 from a table with columns dataset, bottom_share (share of occurrences of the rarest 50% of IDs)."""
-    parts = [Part(r.dataset, Verdict.AGREES if r.bottom_share < limit else Verdict.DISAGREES, None,
+    nan = float("nan")
+    parts = [Part(r.dataset, Verdict.AGREES if r.bottom_share < limit else Verdict.DISAGREES,
+                  Effect(float(r.bottom_share), nan, nan, 0, "count over the data"),
                   f"{r.dataset}: {100 * r.bottom_share:.1f}% of occurrences") for r in shares.itertuples()]
-    row = record_parts("C9", parts, chapter, "long-tail")
-    return row
+    return record_parts("C9", parts, chapter, "long-tail", pick="max",
+                        what="share of occurrences carried by the rarest 50% of IDs (no interval: a count)")
 
 
 def record_sparsity(study, base, chapter: str) -> dict:

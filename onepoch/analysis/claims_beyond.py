@@ -42,8 +42,9 @@ def remedy_parts(frame: pd.DataFrame, chapter_name: str = "remedy", baseline: st
             if labels is not None and label not in labels:
                 continue
             text = f"{ds} {label}"
+            g = paired_effect(part[part[name] == label].set_index("seed")["later"], one_epoch)
             if b["untestable"]:
-                parts.append(untestable(text, f"learns fails: {b['untestable']}"))
+                parts.append(untestable(text, f"learns fails: {b['untestable']}", r["drop"] if keep else g))
                 continue
             verdicts, bits, effect = [], [], None
             if keep:
@@ -56,7 +57,6 @@ def remedy_parts(frame: pd.DataFrame, chapter_name: str = "remedy", baseline: st
                 bits.append(p.text)
                 effect = r["drop"]
             if gain:
-                g = paired_effect(part[part[name] == label].set_index("seed")["later"], one_epoch)
                 verdicts.append(at_most(g.ci, rules.NO_EFFECT_MARGIN))
                 bits.append(f"{text}: best later epoch end minus one-epoch training {g.text()} "
                             f"(best evaluation within epoch 1 for {r['peaks_in_epoch1']} of {r['n_seeds']} seeds)")
@@ -119,7 +119,7 @@ def record_data_size(frame: pd.DataFrame, chapter: str, series: str = "catalogue
     parts = []
     for _, r in table.iterrows():
         text = f"{r[series]}, {int(r[size]):,} samples"
-        parts.append(untestable(text, f"learns fails: {r['untestable']}") if r["untestable"] else
+        parts.append(untestable(text, f"learns fails: {r['untestable']}", r["gain"]) if r["untestable"] else
                      Part(text, r["gain_verdict"], r["gain"], f"{text}: later epochs minus epoch 1 {r['gain'].text()}; "
                           f"best evaluation within epoch 1 for {r['peaks_in_epoch1']} of {r['n_seeds']} seeds"))
     return record_parts("C2", parts, chapter, "C2-gain", "Synthetic data, default learning rate, several data sizes; "

@@ -96,3 +96,39 @@ PRECONDITIONS = {
     "learns": f"the model learns: seed-mean test AUC at the end of epoch 1 >= {AUC_FLOOR}",
     "baseline-drops": "the setting's baseline shows a drop (its 'drop' verdict agrees)",
 }
+
+# What changed from the rules of the book's first version (before issue 12), per claim: chapters print these
+# beside their verdicts, so a changed verdict can be traced to a changed rule rather than a changed result.
+ALL_CLAIMS_CHANGE = ("Every verdict now rests on an effect with a 95% interval, seeds draw their own user split "
+                     "and negatives (data seed = seed), 'partly agrees' is gone (a claim about every case "
+                     "disagrees if one case does, and is inconclusive if an interval straddles its bound), and a "
+                     "claim is 'not testable' where its precondition fails.")
+CHANGES = {
+    "C1": "was: mean drop > 3 seed std and 0.002 on every data set, Yelp counted; now: drop interval above "
+          f"{MIN_EFFECT} and placebo z interval above {SHARP_Z:g}, Yelp-like non-learners not testable, pooled effect",
+    "C2": "was: three rules (the seed-mean curve's peak position in one_epoch, an unpaired 2-std gain in "
+          "beyond_one_epoch, a paired 2-std gain in phase_diagram); now one rule everywhere: the paired per-seed "
+          f"gain of later epochs, interval below {NO_EFFECT_MARGIN}",
+    "C3": f"was: 'no sharp drop' (a failed test counted as agreement); now: drop interval below {NO_EFFECT_MARGIN}",
+    "C4": f"was: a sharp drop in every setting; now: drop interval above {MIN_EFFECT} per setting, not testable "
+          "where the baseline setting shows no drop",
+    "C7": "was: sharp / not sharp and a lower seed-mean best AUC; now: drop intervals, and the AUC cost paired by seed",
+    "C8": "was: best AUC within 2 seed std of the baseline; now: paired difference below the margin, and the drop kept",
+    "C10": "was: smaller seed-mean drop and lower seed-mean best AUC; now: paired intervals, not testable without a "
+           "baseline drop",
+    "C11": "was: no sharp drop and a lower mean AUC; now: drop below the margin and a paired lower AUC",
+    "C12": f"was: sharp jumps (3 seed std); now: jump intervals against {A_DISTANCE_JUMP} A-distance",
+    "C13": f"was: ratio - 3 std > 1 and ratio > {UPDATE_RATIO}; now: ratio interval against {UPDATE_RATIO}",
+    "C14": "was: sharp / not sharp; now: drop / no-drop intervals, not testable where fine-tuning everything "
+           "shows no drop",
+    "C15": "was: a sharp drop at every boundary; now: a drop interval above the bound at every later boundary, not "
+           "testable where the epoch-2 boundary shows none",
+}
+for _same, _as in (("C5", "C4"), ("C6", "C4"), ("C7b", "C4"), ("C8b", "C8"), ("C10b", "C3")):
+    CHANGES[_same] = CHANGES[_as]
+
+
+def changes(claims) -> str:
+    """Markdown: how the rules of `claims` changed from the book's first version."""
+    lines = [f"- **{c}**: {CHANGES[c]}." for c in claims if c in CHANGES]
+    return "**Rules changed in this version** (issue 12). " + ALL_CLAIMS_CHANGE + "\n\n" + "\n".join(lines)

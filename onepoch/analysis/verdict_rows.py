@@ -42,6 +42,10 @@ def _deciding(parts: list[Part], verdict: Verdict, pick: str) -> Part | None:
     return same[0]
 
 
+def _number(x) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None  # as the ledger stores it (JSON has no NaN)
+
+
 def record_parts(claim: str, parts: list[Part], chapter: str, rule: str, evidence: str = "", pool: bool = False,
                  pick: str = "first", what: str = "") -> dict:
     """Write the row of `claim`: verdict `all_of` the parts; effect pooled over the testable parts (`pool`)
@@ -61,7 +65,45 @@ def record_parts(claim: str, parts: list[Part], chapter: str, rule: str, evidenc
                           if any(key in p.text for p in parts))
     row = dict(claim=claim, paper_says=CLAIMS[claim], measured=measured, verdict=str(verdict), chapter=chapter,
                evidence=" ".join(x for x in (evidence, f"Rule {rule}: {RULES[rule]}.", note, conditions) if x),
-               effect=None if shown is None else shown.estimate, ci=None if shown is None else list(shown.ci),
+               effect=None if shown is None else _number(shown.estimate),
+               ci=None if shown is None else [_number(x) for x in shown.ci],
                n_seeds=None if shown is None else shown.n_seeds, rule=rule)
     ledger.record(**row)
-    return row
+    return {**row, "effect_of": note[len("Effect shown: "):].rstrip(".") if note else ""}
+
+
+def headline(row: dict) -> str:
+    """One computed sentence for a chapter: '**C1 (agrees)**: drop at ..., pooled over 3 testable cases:
+    0.0123 [0.0101, 0.0145] (5 seeds; rule drop+sharp).'"""
+    if row.get("effect") is None:
+        return f"**{row['claim']} ({row['verdict']})**: no effect could be estimated (rule {row['rule']})."
+    low, high = row["ci"]
+    interval = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else " [no interval]"
+    return (f"**{row['claim']} ({row['verdict']})**: {row.get('effect_of') or 'effect'}: {row['effect']:.4f}"
+            f"{interval} ({row['n_seeds']} seeds; rule {row['rule']}).")
+
+
+def rows_table(rows):
+    """The rows a chapter recorded, as a table to show: claim, verdict, effect [95% interval], seeds, rule,
+    what was measured."""
+    import pandas as pd
+
+    def interval(r):
+        if r.get("effect") is None:
+            return "n/a"
+        low, high = r["ci"]
+        return f"{r['effect']:.4f} [{'n/a' if low is None else f'{low:.4f}'}, {'n/a' if high is None else f'{high:.4f}'}]"
+
+    return pd.DataFrame({"claim": [r["claim"] for r in rows], "verdict": [r["verdict"] for r in rows],
+                         "effect [95% CI]": [interval(r) for r in rows],
+                         "effect of": [r.get("effect_of", "") for r in rows],
+                         "seeds": [r["n_seeds"] for r in rows], "rule": [r["rule"] for r in rows],
+                         "measured": [r["measured"] for r in rows]})
+
+
+def verdict_counts(row: dict) -> str:
+    """How the row's cases were judged, e.g. '4 agrees, 2 not testable' (from its measured text)."""
+    from onepoch.analysis.stats import Verdict
+
+    counts = [(v.value, row["measured"].count(f"[{v.value}]")) for v in Verdict]
+    return ", ".join(f"{n} {v}" for v, n in counts if n) or "no case"
