@@ -35,6 +35,7 @@ from onepoch.config import RunConfig
 from onepoch.errors import OnepochError
 from onepoch.models import FieldLayout, build_model
 from onepoch.train.callbacks import Callback  # noqa: F401  (re-exported)
+from onepoch.train.controls import controls_for, training_users_subset
 from onepoch.train.evaluate import EvalSet, train_sample_index
 from onepoch.train.optim import make_optimizer
 from onepoch.train.schemes import schemes_for
@@ -58,6 +59,12 @@ class TrainState:
     records: list = field(default_factory=list)  # (step, epoch, split, metric, value)
     batch_ids: torch.Tensor | None = None  # packed ids of the last training batch
     eval_sets: list = field(default_factory=list)  # EvalSet("train" sample), EvalSet("test")
+    # the training set and this epoch's order, for probes of the samples yet to come (read only)
+    train_ids: torch.Tensor | None = None  # packed ids of every training sample
+    train_labels: torch.Tensor | None = None
+    train_users: torch.Tensor | None = None
+    order: torch.Tensor | None = None  # row indices of this epoch's batches, back to back
+    batch_index: int = -1  # batch of the current epoch last trained on (-1: none yet)
 
     @property
     def epoch(self) -> float:
@@ -125,9 +132,13 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
     (auc, logloss, gauc, plus whatever callbacks record), value.
     """
     torch.manual_seed(config.seed)
-    layout = FieldLayout.of(data.train, config.fields)
-    train_ids = layout.pack(data.train)
-    train_y = data.train["label"].float()
+    train = data.train
+    if config.train_user_fraction < 1.0:  # the size axis: a nested share of the training users, test kept
+        keep = torch.from_numpy(training_users_subset(train["user_raw"], config.train_user_fraction, config.data_seed))
+        train = {k: v.index_select(0, keep) for k, v in train.items()}
+    layout = FieldLayout.of(train, config.fields)
+    train_ids = layout.pack(train)
+    train_y = train["label"].float()
     n = len(train_y)
     steps_per_epoch = n // config.batch_size
     if steps_per_epoch == 0:
@@ -144,16 +155,18 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
         )
     sample = train_sample_index(n, config.train_eval_size)
     eval_sets = [
-        EvalSet("train", train_ids[sample], data.train["label"][sample], data.train["user_raw"][sample], layout),
+        EvalSet("train", train_ids[sample], train["label"][sample], train["user_raw"][sample], layout),
         EvalSet("test", layout.pack(data.test), data.test["label"], data.test["user_raw"], layout),
     ]
 
     model = build_model(config, data.vocab_size, layout)
     state = TrainState(config, model, make_optimizer(config.optimizer, model.parameters(), config.lr,
                                                      config.weight_decay), steps_per_epoch,
-                       eval_sets=eval_sets)
+                       eval_sets=eval_sets, train_ids=train_ids, train_labels=train["label"],
+                       train_users=train["user_raw"])
     shuffle = torch.Generator().manual_seed(config.seed)
-    callbacks = [*schemes_for(config), *callbacks]  # training schemes the config asks for, then probes
+    # training schemes and controls the config asks for, then probes
+    callbacks = [*schemes_for(config), *controls_for(config), *callbacks]
 
     def evaluate():
         for s in eval_sets:
@@ -201,8 +214,12 @@ def _train(config, state, callbacks, evaluate, train_ids, train_y, n, steps_per_
         for cb in callbacks:
             cb.on_epoch_begin(state)
         perm = torch.randperm(n, generator=shuffle)
+        for cb in callbacks:  # a control may reorder the epoch (onepoch.train.controls)
+            perm = cb.epoch_order(state, perm)
+        state.order, state.batch_index = perm, -1
         for b in range(steps_per_epoch):
             rows = perm[b * config.batch_size : (b + 1) * config.batch_size]
+            state.batch_index = b
             state.batch_ids = batch = train_ids.index_select(0, rows)
             logits = model(batch)
             loss = F.binary_cross_entropy_with_logits(logits, train_y.index_select(0, rows))
