@@ -41,6 +41,10 @@ DATASET_HISTORY = {"amazon-book": 100, "taobao": 100}
 # Bump when a change to the code changes the numbers a run produces, so that
 # cached results from before the change are not reused.
 RESULT_VERSION = 2
+# Like RESULT_VERSION, for a change that alters only the DNN's numbers with some activations: the
+# revision joins the key of those runs only, so the runs it leaves unchanged stay cached.
+# relu/prelu/sigmoid 1: hidden biases start at 0 (onepoch.models.embedding_mlp, "Why hidden biases ...").
+ACTIVATION_REVISION = {"dice": 0, "prelu": 1, "relu": 1, "sigmoid": 1}
 
 # Options added after results were first cached, with the value that behaves
 # as before they existed. At that value they are left out of the cache key,
@@ -312,6 +316,8 @@ class RunConfig:
         import torch  # numbers depend on the torch version
 
         settings = {k: v for k, v in self.as_dict().items() if k not in NEUTRAL or v != NEUTRAL[k]}
+        if self.model == "dnn" and ACTIVATION_REVISION.get(self.activation, 0):
+            settings["activation_revision"] = ACTIVATION_REVISION[self.activation]
         # numpy / scikit-learn at other versions than the cached results' join the key
         return versioned_key({"config": settings, "data": data_checksum, "version": RESULT_VERSION,
                               "torch": torch.__version__})
