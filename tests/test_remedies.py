@@ -262,7 +262,7 @@ def test_remedies_combine_with_freezing():
     assert curves.value.notna().all()
 
 
-# -- the leaderboard (onepoch.multi_epoch) -------------------------------------------
+# -- the leaderboard (onepoch.analysis.multi_epoch) -------------------------------------------
 
 def _curves(label, seed, values, steps_per_epoch=10):
     """A tidy test-AUC frame with one value at each epoch's end (and step 0)."""
@@ -277,7 +277,7 @@ def _curves(label, seed, values, steps_per_epoch=10):
 def test_leaderboard_compares_each_epoch_end_with_one_epoch_training():
     import pandas as pd
 
-    from onepoch import multi_epoch
+    from onepoch.analysis import multi_epoch
     frame = pd.concat([
         _curves("baseline", 0, [0.700, 0.690, 0.680]), _curves("baseline", 1, [0.702, 0.692, 0.682]),
         _curves("good", 0, [0.700, 0.720, 0.730]), _curves("good", 1, [0.702, 0.722, 0.732]),
@@ -295,7 +295,7 @@ def test_leaderboard_compares_each_epoch_end_with_one_epoch_training():
 
 
 def test_run_settings_labels_every_run_with_its_setting(tmp_path, monkeypatch):
-    from onepoch import multi_epoch
+    from onepoch.analysis import multi_epoch
     from onepoch.runs import runner
     data = tiny_data(1000, 100)
     monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path))
@@ -312,7 +312,7 @@ def test_run_settings_labels_every_run_with_its_setting(tmp_path, monkeypatch):
 def test_leaderboard_verdicts_follow_their_rules(tmp_path, monkeypatch):
     import pandas as pd
 
-    from onepoch import claims, multi_epoch
+    from onepoch.analysis import claims, multi_epoch
     monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path))
     frame = pd.concat([
         _curves("baseline", 0, [0.700, 0.690, 0.680]), _curves("baseline", 1, [0.702, 0.692, 0.682]),
@@ -337,7 +337,7 @@ def test_leaderboard_verdicts_follow_their_rules(tmp_path, monkeypatch):
 def test_phase_table_says_where_a_later_epoch_beats_epoch_1_beyond_seed_noise(tmp_path, monkeypatch):
     import pandas as pd
 
-    from onepoch import claims, multi_epoch
+    from onepoch.analysis import claims, multi_epoch
     monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path))
     frame = pd.concat([
         _curves("small", 0, [0.700, 0.690, 0.680]), _curves("small", 1, [0.702, 0.692, 0.682]),  # epoch 1 best

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from onepoch import claims, summary
+from onepoch.analysis import claims, summary
 
 
 def curve(seed, values, steps_per_epoch=4, dataset="a"):
@@ -38,7 +38,7 @@ def test_peak_epochs_uses_the_seed_mean_curve():
 
 def test_verdict_rule():
     assert claims.all_some_none([True, True]) == "agrees"
-    assert claims.all_some_none([True, False]) == "partly agrees"
+    assert claims.all_some_none([True, False]) == "inconclusive"
     assert claims.all_some_none([False]) == "disagrees"
     assert claims.all_some_none([]) == "disagrees"
 
@@ -53,7 +53,7 @@ def test_record_sharp_drop_writes_a_computed_row(tmp_path, monkeypatch):
     assert row["verdict"] == "agrees" and "drop 0.1000" in row["measured"]
     row = claims.record_sharp_drop("C3", table, chapter="t", expect_drop=False)
     assert row["verdict"] == "disagrees"
-    from onepoch import ledger
+    from onepoch.analysis import ledger
     assert set(ledger.table().claim) == {"C1", "C3"}
 
 

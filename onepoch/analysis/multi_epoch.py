@@ -1,7 +1,7 @@
 """Training beyond one epoch: the remedies' leaderboard and the phase diagram's tables.
 
 Remedies (see `onepoch.train.remedies`) are named settings of a RunConfig,
-like the factors of `onepoch.factors`: `remedies(...)` lists them,
+like the factors of `onepoch.analysis.factors`: `remedies(...)` lists them,
 `leaderboard(...)` turns their curves into the numbers the chapter states:
 
 - per run (setting, seed): test AUC at the end of each epoch, the best test
@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from onepoch.summary import drop_table, is_sharp, peak_epochs, pm
+from onepoch.analysis.summary import drop_table, is_sharp, peak_epochs, pm
 
 BASELINE = "baseline"
 MARGIN = 2.0  # seed standard deviations
