@@ -91,7 +91,7 @@ def test_hidden_biases_start_at_zero_without_dice_and_at_point_one_with_it():
     from onepoch.models.fields import FieldLayout
 
     layout = FieldLayout(("user_id", "item_id"), (1, 1))
-    for act, hidden in (("relu", 0.0), ("prelu", 0.0), ("sigmoid", 0.0), ("dice", 0.1)):
+    for act, hidden in (("relu", 0.0), ("prelu", 0.0), ("sigmoid", 0.1), ("dice", 0.1)):
         model = EmbeddingMLP(50, layout, emb_dim=4, hidden=(6, 3), activation=act)
         linears = [m for m in model.mlp if isinstance(m, torch.nn.Linear)]
         assert all(torch.all(m.bias == hidden) for m in linears[:-1]), act

@@ -47,5 +47,5 @@ def test_relu_learns_as_fast_as_a_fuxictr_style_reference(monkeypatch):
         build = trainer.build_model
         monkeypatch.setattr(trainer, "build_model", lambda *a, **k: fuxictr_style(build(*a, **k)))
         reference = end_of_epoch_auc(trainer.fit(cfg, data, progress=False))
-    assert reference > 0.65, f"the reference did not learn ({reference:.3f}); the test cannot judge"
+    assert reference > 0.62, f"the reference did not learn ({reference:.3f}); the test cannot judge"
     assert ours > reference - 0.02, f"ReLU model {ours:.3f} vs reference {reference:.3f} after one epoch"
