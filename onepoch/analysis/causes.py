@@ -119,7 +119,7 @@ def effect_text(table: pd.DataFrame, columns: dict) -> pd.DataFrame:
     """A table for a chapter: `columns` maps a heading to a column; Effects become 'mean [low, high]'."""
     show = {}
     for head, col in columns.items():
-        show[head] = [v.text() if hasattr(v, "text") else (f"{v:.4f}" if isinstance(v, float) else str(v))
+        show[head] = [v.text() if hasattr(v, "text") else (f"{v:.4g}" if isinstance(v, float) else str(v))
                       for v in table[col]]
     return pd.DataFrame(show)
 
