@@ -147,3 +147,27 @@ def test_placebo_z_compares_the_boundary_with_drops_inside_epochs():
 def test_every_rule_is_stated():
     for rule in ("drop", "sharp", "no-drop", "C2-gain", "every-setting", "keeps-drop", "equivalence"):
         assert rules.RULES[rule]
+
+
+def test_popularity_auc_counts_item_occurrences_in_training():
+    import torch
+    from types import SimpleNamespace
+
+    from onepoch.analysis.baselines import popularity_auc
+
+    train = {"item_id": torch.tensor([2, 2, 3, 4]), "hist_item_ids": torch.tensor([[2, 0], [3, 3], [0, 0], [1, 0]])}
+    # counts: item 2 -> 3, item 3 -> 3, item 4 -> 1, unseen (1) -> 0
+    test = {"item_id": torch.tensor([4, 2, 1, 3]), "label": torch.tensor([1, 0, 1, 0])}
+    data = SimpleNamespace(train=train, test=test)
+    assert popularity_auc(data) == 0.0  # every positive is rarer than every negative
+    assert popularity_auc(data, fields=("item_id",)) == 0.125  # targets only: 4 and 3 tie (one each)
+    flipped = SimpleNamespace(train=train, test={**test, "label": torch.tensor([0, 1, 0, 1])})
+    assert popularity_auc(flipped) == 1.0
+
+
+def test_one_seed_bootstrap_resamples_its_test_users():
+    rng = np.random.default_rng(5)
+    users = 0.7 + rng.normal(0, 0.1, 400)
+    e = stats.user_bootstrap_effect([users], n_boot=1000)
+    assert e.n_seeds == 1 and "one seed" in e.method
+    assert e.se == pytest.approx(0.1 / math.sqrt(400), rel=0.2) and e.low < users.mean() < e.high

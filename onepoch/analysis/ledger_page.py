@@ -31,7 +31,7 @@ def effect_text(row) -> str:
     if effect is None or (isinstance(effect, float) and not math.isfinite(effect)):
         return "n/a"
     interval = f" [{_fmt(ci[0])}, {_fmt(ci[1])}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 else ""
-    seeds = f", {int(n)} seeds" if n is not None and n == n else ""
+    seeds = f", {int(n)} seeds" if n is not None and n == n and n > 0 else ""
     return f"{_fmt(effect)}{interval}{seeds}"
 
 

@@ -59,7 +59,7 @@ def per_run(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str 
 def setting_effects(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One row per setting: Effects `drop`, `z`, `gain` (over seeds), `end_1` (seed mean), `n_seeds`,
     `peaks_in_epoch1` (seeds whose best evaluation is in epoch 1), `best` (seed mean) and the verdicts
-    `untestable` (why not, or None), `drop_verdict`, `sharp_verdict`, `no_drop_verdict`, `gain_verdict`."""
+    `untestable` (why not, or ''), `drop_verdict`, `sharp_verdict`, `no_drop_verdict`, `gain_verdict`."""
     out = []
     for key, part in runs.groupby(by, sort=False, observed=True):
         drop, z, gain = seed_effect(part["drop"]), seed_effect(part["z"]), seed_effect(part["gain"])
@@ -68,7 +68,7 @@ def setting_effects(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
         row.update(drop=drop, z=z, gain=gain, end_1=end_1, best=float(part["best"].mean()),
                    n_seeds=int(part["seed"].nunique()), peaks_in_epoch1=int(part["peak_in_epoch1"].sum()),
-                   untestable=why)
+                   untestable=why or "")
         row["drop_verdict"] = Verdict.NOT_TESTABLE if why else directional(drop.ci, rules.MIN_EFFECT)
         row["sharp_verdict"] = Verdict.NOT_TESTABLE if why else directional(z.ci, rules.SHARP_Z)
         row["no_drop_verdict"] = Verdict.NOT_TESTABLE if why else at_most(drop.ci, rules.NO_EFFECT_MARGIN)
