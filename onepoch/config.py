@@ -34,6 +34,7 @@ SPARSITY = ("none", "filter", "hash")
 FINETUNE = ("none", "all", "embedding", "mlp")
 EMB_OPTIMIZERS = ("dense", "lazy")
 EVAL_SCHEDULES = ("paper", "boundaries")  # see onepoch.train.schedule
+SECOND_PASS = ("none", "repeat", "fresh")
 FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
 # History slots when a run leaves max_history unset: the data set's own definition (the paper's data
 # sets keep DIEN's last 100, as onepoch.data.sources says; tests check the two agree), else 50.
@@ -43,6 +44,10 @@ DATASET_HISTORY = {"amazon-book": 100, "taobao": 100}
 # Bump when a change to the code changes the numbers a run produces, so that
 # cached results from before the change are not reused.
 RESULT_VERSION = 2
+# Like RESULT_VERSION, for a change that alters only the DNN's numbers with some activations: the
+# revision joins the key of those runs only, so the runs it leaves unchanged stay cached.
+# relu/prelu 1: hidden biases start at 0 (onepoch.models.embedding_mlp, "Why hidden biases ...").
+ACTIVATION_REVISION = {"dice": 0, "prelu": 1, "relu": 1, "sigmoid": 0}
 
 # Options added after results were first cached, with the value that behaves
 # as before they existed. At that value they are left out of the cache key,
@@ -55,7 +60,10 @@ NEUTRAL = {"sparsity": "none", "sparsity_m": 1.0, "finetune": "none", "finetune_
            "syn_samples": 200_000, "syn_users": 20_000, "syn_items": 20_000, "syn_categories": 200,
            "syn_zipf": 1.0, "syn_noise": 1.0,
            # evaluation schedule (onepoch.train.schedule); "paper" = every eval_every steps throughout
-           "eval_schedule": "paper", "eval_train": True}
+           "eval_schedule": "paper", "eval_train": True,
+           # causal controls and the size axis (onepoch.train.controls)
+           "freeze_norm_stats": False, "reset_optimizer": False, "second_pass": "none", "reshuffle": True,
+           "train_user_fraction": 1.0}
 SYNTHETIC_KNOBS = ("syn_samples", "syn_users", "syn_items", "syn_categories", "syn_zipf", "syn_noise")
 
 
@@ -191,6 +199,12 @@ class RunConfig:
     syn_categories: int = 200
     syn_zipf: float = 1.0  # Zipf exponent of user activity and item popularity: smaller = sparser
     syn_noise: float = 1.0  # temperature of the click model: higher = noisier labels
+    # --- causal controls and the data-size axis (see onepoch.train.controls; each off at its default) ---
+    freeze_norm_stats: bool = False  # Dice's running statistics frozen from the end of epoch 1
+    reset_optimizer: bool = False  # the optimizer's state (Adam's moments) dropped at every epoch boundary
+    second_pass: str = "none"  # epoch 1 as half A then "repeat" (A again) or "fresh" (the other half B)
+    reshuffle: bool = True  # False: every epoch in the first epoch's order
+    train_user_fraction: float = 1.0  # train on this share of the training users (nested, by data_seed)
     seed: int = 0
 
     def __post_init__(self):
@@ -236,6 +250,7 @@ class RunConfig:
         if self.max_users is not None:
             _positive("max_users", self.max_users)
         self._check_remedies()
+        self._check_controls()
         self._check_synthetic()
         if any((not isinstance(h, int)) or h <= 0 for h in self.hidden):
             raise ConfigError(f"hidden must be positive layer widths, e.g. (200, 80); got {self.hidden!r}")
@@ -251,6 +266,14 @@ class RunConfig:
         _positive("emb_decay_alpha", self.emb_decay_alpha)
         if self.emb_optimizer == "lazy" and self.optimizer != "adam":
             raise ConfigError(f"emb_optimizer='lazy' is lazy Adam; it needs optimizer='adam', got {self.optimizer!r}")
+
+    def _check_controls(self) -> None:
+        _choice("second_pass", self.second_pass, SECOND_PASS)
+        if not 0.0 < self.train_user_fraction <= 1.0:
+            raise ConfigError(f"train_user_fraction must be in (0, 1], got {self.train_user_fraction!r}")
+        if self.freeze_norm_stats and (self.model != "dnn" or self.activation != "dice"):
+            raise ConfigError("freeze_norm_stats freezes Dice's batch-norm statistics; it needs model='dnn' and "
+                              f"activation='dice' (got model={self.model!r}, activation={self.activation!r})")
 
     def _check_synthetic(self) -> None:
         changed = [k for k in SYNTHETIC_KNOBS if getattr(self, k) != NEUTRAL[k]]
@@ -316,6 +339,8 @@ class RunConfig:
         import torch  # numbers depend on the torch version
 
         settings = {k: v for k, v in self.as_dict().items() if k not in NEUTRAL or v != NEUTRAL[k]}
+        if self.model == "dnn" and ACTIVATION_REVISION.get(self.activation, 0):
+            settings["activation_revision"] = ACTIVATION_REVISION[self.activation]
         # numpy / scikit-learn at other versions than the cached results' join the key
         return versioned_key({"config": settings, "data": data_checksum, "version": RESULT_VERSION,
                               "torch": torch.__version__})

@@ -63,3 +63,22 @@ def test_history_length_is_the_data_sets_own_unless_set():
     assert RunConfig(dataset="taobao").key("d") != RunConfig(dataset="taobao", max_history=50).key("d")
     with pytest.raises(ConfigError, match="max_history must be > 0"):
         RunConfig(max_history=0)
+
+
+def test_activation_revision_changes_only_the_keys_of_the_fixed_activations():
+    import hashlib, json, torch
+    from onepoch.config import KEYED_LIBRARIES, RESULT_VERSION, changed_libraries
+
+    def old_key(cfg):  # the key before activation revisions existed
+        from onepoch.config import NEUTRAL
+        settings = {k: v for k, v in cfg.as_dict().items() if k not in NEUTRAL or v != NEUTRAL[k]}
+        return {"config": settings, "data": "d", "version": RESULT_VERSION, "torch": torch.__version__}
+
+    if changed_libraries():
+        pytest.skip("keys include library versions here")
+    digest = lambda p: hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()
+    for cfg in (RunConfig(), RunConfig(model="lr"), RunConfig(model="lr", activation="relu"),
+                RunConfig(activation="sigmoid")):
+        assert cfg.key("d") == digest(old_key(cfg))  # Dice, sigmoid and LR results stay cached
+    for act in ("relu", "prelu"):
+        assert RunConfig(activation=act).key("d") != digest(old_key(RunConfig(activation=act)))

@@ -83,3 +83,16 @@ def test_build_model_follows_the_config():
     assert isinstance(build_model(RunConfig(model="lr"), data.vocab_size, layout), LogisticRegression)
     m = build_model(RunConfig(activation="prelu", hidden=(16, 8, 4)), data.vocab_size, layout)
     assert sum(isinstance(x, torch.nn.PReLU) for x in m.mlp) == 3
+
+
+def test_hidden_biases_start_at_zero_without_dice_and_at_point_one_with_it():
+    import torch
+    from onepoch.models.embedding_mlp import EmbeddingMLP
+    from onepoch.models.fields import FieldLayout
+
+    layout = FieldLayout(("user_id", "item_id"), (1, 1))
+    for act, hidden in (("relu", 0.0), ("prelu", 0.0), ("sigmoid", 0.1), ("dice", 0.1)):
+        model = EmbeddingMLP(50, layout, emb_dim=4, hidden=(6, 3), activation=act)
+        linears = [m for m in model.mlp if isinstance(m, torch.nn.Linear)]
+        assert all(torch.all(m.bias == hidden) for m in linears[:-1]), act
+        assert torch.allclose(linears[-1].bias, torch.tensor(0.1))  # the output bias is the original code's

@@ -8,6 +8,7 @@ from onepoch.config import RunConfig
 from onepoch.probes import ADistanceProbe, ParamChangeProbe, a_distance
 from onepoch.runs.runner import one_thread
 from onepoch.train import fit
+from onepoch.train.callbacks import Callback
 
 from helpers import tiny_data
 
@@ -92,3 +93,63 @@ def test_paired_rows_split_by_group_do_not_bias_the_estimate():
     users = np.arange(1000).repeat(2)
     assert a_distance(x, y, groups=users) == pytest.approx(0.0, abs=0.12)
     assert a_distance(x, y) < a_distance(x, y, groups=users)
+
+
+class TrainedRows(Callback):  # a Callback recording which rows each epoch has trained on
+    def __init__(self):
+        self.trained, self.checks = set(), []
+
+    def on_epoch_begin(self, state):
+        self.trained = set()
+
+    def on_step_end(self, state):
+        bs = state.config.batch_size
+        self.trained |= set(state.order[state.batch_index * bs:(state.batch_index + 1) * bs].tolist())
+
+
+def test_incoming_probe_sees_only_rows_not_yet_trained_in_the_epoch():
+    from onepoch.probes import IncomingADistanceProbe
+
+    data = tiny_data(2000, 500)
+    seen = TrainedRows()
+    probe = IncomingADistanceProbe(samples=300, per_field=False)
+    checked = []
+
+    class Check(Callback):
+        def on_evaluate(self, state):
+            if probe.last_rows is not None and state.step > 0:
+                rows = set(probe.last_rows.tolist())
+                checked.append((state.step, len(rows)))
+                assert not rows & seen.trained, f"step {state.step}: the probe saw rows already trained"
+                probe.last_rows = None
+
+    with one_thread():
+        curves = fit(RunConfig(**SMALL), data, callbacks=[seen, probe, Check()], progress=False)
+    assert len(checked) == 3 and all(n > 0 for _, n in checked)  # steps 20, 40, 60 (31 steps an epoch)
+    incoming = curves[(curves.split == "incoming") & (curves.metric == "a_distance")]
+    assert len(incoming) == len(checked) and incoming.value.notna().all()
+    assert 0 not in set(incoming.step)  # nothing to come before the first epoch's order exists
+
+
+def test_incoming_probe_and_mean_updates_only_read():
+    from onepoch.probes import IncomingADistanceProbe
+
+    data = tiny_data(2000, 500)
+    with one_thread():
+        plain = fit(RunConfig(**SMALL), data, progress=False)
+        probed = fit(RunConfig(**SMALL), data, callbacks=[IncomingADistanceProbe(samples=300), ParamChangeProbe()],
+                     progress=False)
+    same = probed[probed.metric.isin(plain.metric.unique()) & probed.split.isin(["train", "test"])]
+    pd.testing.assert_frame_equal(plain, same.reset_index(drop=True))
+
+
+def test_update_mean_and_l2_are_consistent_with_linf():
+    data = tiny_data(2000, 500)
+    with one_thread():
+        curves = fit(RunConfig(**SMALL), data, callbacks=[ParamChangeProbe()], progress=False)
+    wide = curves[curves.step > 0].pivot_table(index="step", columns="metric", values="value")
+    for part in ("embedding", "embedding (batch rows)", "fc1", "fc2", "fc3"):
+        linf, mean, l2 = wide[f"update:{part}"], wide[f"update_mean:{part}"], wide[f"update_l2:{part}"]
+        assert (mean <= linf + 1e-12).all() and (linf <= l2 + 1e-12).all() and (mean > 0).all()
+        # Adam's update is near lr per weight, so the mean sits well below the max but not at zero
+        assert (mean < linf).mean() > 0.9

@@ -8,6 +8,15 @@ a distance: identical distributions give about 0, perfectly separable ones
 2. Features are standardised inside each fold, so the estimate does not
 depend on the scale the embeddings have grown to.
 
+Two versions of the training-side estimate:
+
+- `ADistanceProbe`: a fixed sample of training rows. By the end of epoch 1 every one of them has been
+  trained on, so nothing distinguishes the start of epoch 2 for it: it cannot jump at the boundary.
+- `IncomingADistanceProbe`: the paper's (its code fits the classifier on the batch being trained):
+  the rows of the batches ABOUT TO BE TRAINED in the current epoch, i.e. not yet trained on in it.
+  In epoch 1 these are unseen samples; from epoch 2 on, samples trained once already -- so if the
+  embeddings of trained samples carry their labels, this one jumps at the boundary.
+
 The estimate has sampling noise: with n samples and k folds its standard
 deviation is of the order of 4 * sqrt(err (1 - err) / n); at step 0 (all
 embeddings random, labels unrelated to them) the probe measures exactly that
@@ -83,3 +92,42 @@ class ADistanceProbe(Callback):
             if self.per_field:
                 for i, name in enumerate(names):
                     state.record(eval_set.name, f"a_distance:{name}", estimate(emb[:, i]))
+
+
+class IncomingADistanceProbe(Callback):
+    """At each evaluation inside an epoch, the A-distance of the pooled embeddings of the next
+    `samples` training rows in the epoch's order -- the batches about to be trained on, none of them
+    trained on yet in this epoch -- recorded as split "incoming" (all fields, and each field alone
+    with `per_field`). The evaluation at step 0 and those at an epoch's end have no such rows in
+    their epoch and record nothing. `last_rows` holds the rows of the last estimate (for tests).
+    Reads the model and the order only; uses its own random generator.
+    """
+
+    split = "incoming"
+
+    def __init__(self, samples: int = 4000, folds: int = 2, per_field: bool = True, seed: int = 0):
+        self.samples, self.folds, self.per_field, self.seed = samples, folds, per_field, seed
+        self.cache_key = f"incoming_a_distance(samples={samples},folds={folds},per_field={per_field},seed={seed})"
+        self.last_rows = None
+
+    def upcoming_rows(self, state) -> torch.Tensor:
+        """Rows of this epoch's batches after the current one (empty before the first epoch starts)."""
+        if state.order is None:
+            return torch.zeros(0, dtype=torch.long)
+        start = (state.batch_index + 1) * state.config.batch_size
+        end = state.steps_per_epoch * state.config.batch_size  # rows past the last full batch are never trained
+        return state.order[start:min(end, start + self.samples)]
+
+    def on_evaluate(self, state) -> None:
+        rows = self.upcoming_rows(state)
+        if len(rows) < 4 * self.folds:  # too few to estimate (the epoch is over)
+            return
+        self.last_rows = rows.clone()
+        with torch.inference_mode():
+            emb = state.model.embedding(state.train_ids.index_select(0, rows)).numpy()
+        y, users = state.train_labels[rows].numpy(), state.train_users[rows].numpy()
+        estimate = functools.partial(a_distance, labels=y, folds=self.folds, seed=self.seed, groups=users)
+        state.record(self.split, "a_distance", estimate(emb.reshape(len(rows), -1)))
+        if self.per_field:
+            for i, name in enumerate(state.model.embedding.layout.names):
+                state.record(self.split, f"a_distance:{name}", estimate(emb[:, i]))

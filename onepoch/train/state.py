@@ -27,6 +27,12 @@ class TrainState:
     records: list = field(default_factory=list)  # (step, epoch, split, metric, value)
     batch_ids: torch.Tensor | None = None  # packed ids of the last training batch
     eval_sets: list = field(default_factory=list)  # EvalSet("train" sample), EvalSet("test")
+    # the training set and this epoch's order, for probes of the samples yet to come (read only)
+    train_ids: torch.Tensor | None = None  # packed ids of every training sample
+    train_labels: torch.Tensor | None = None
+    train_users: torch.Tensor | None = None
+    order: torch.Tensor | None = None  # row indices of this epoch's batches, back to back
+    batch_index: int = -1  # batch of the current epoch last trained on (-1: none yet)
 
     @property
     def epoch(self) -> float:

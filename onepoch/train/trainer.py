@@ -35,6 +35,7 @@ from onepoch.errors import OnepochError
 from onepoch.models import FieldLayout, build_model
 from onepoch.models.fields import resolve_fields
 from onepoch.train.callbacks import Callback  # noqa: F401  (re-exported)
+from onepoch.train.controls import controls_for, training_users_subset
 from onepoch.train.evaluate import EvalSet, train_sample_index
 from onepoch.train.optim import build_optimizer
 from onepoch.train.schedule import evaluates_at
@@ -95,9 +96,13 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
     (auc, logloss, gauc, plus whatever callbacks record), value.
     """
     torch.manual_seed(config.seed)
-    layout = FieldLayout.of(data.train, resolve_fields(config.fields, data))  # any set of fields (models/fields.py)
-    train_ids = layout.pack(data.train)
-    train_y = data.train["label"].float()
+    train = data.train
+    if config.train_user_fraction < 1.0:  # the size axis: a nested share of the training users, test kept
+        keep = torch.from_numpy(training_users_subset(train["user_raw"], config.train_user_fraction, config.data_seed))
+        train = {k: v.index_select(0, keep) for k, v in train.items()}
+    layout = FieldLayout.of(train, resolve_fields(config.fields, data))  # any set of fields (models/fields.py)
+    train_ids = layout.pack(train)
+    train_y = train["label"].float()
     n = len(train_y)
     steps_per_epoch = n // config.batch_size
     if steps_per_epoch == 0:
@@ -114,14 +119,17 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
         )
     sample = train_sample_index(n, config.train_eval_size)
     eval_sets = [
-        EvalSet("train", train_ids[sample], data.train["label"][sample], data.train["user_raw"][sample], layout),
+        EvalSet("train", train_ids[sample], train["label"][sample], train["user_raw"][sample], layout),
         EvalSet("test", layout.pack(data.test), data.test["label"], data.test["user_raw"], layout),
     ]
 
     model = build_model(config, data.vocab_size, layout)
-    state = TrainState(config, model, build_optimizer(config, model), steps_per_epoch, eval_sets=eval_sets)
+    state = TrainState(config, model, build_optimizer(config, model), steps_per_epoch,
+                       eval_sets=eval_sets, train_ids=train_ids, train_labels=train["label"],
+                       train_users=train["user_raw"])
     shuffle = torch.Generator().manual_seed(config.seed)
-    callbacks = [*schemes_for(config), *callbacks]  # training schemes the config asks for, then probes
+    # training schemes and controls the config asks for, then probes
+    callbacks = [*schemes_for(config), *controls_for(config), *callbacks]
 
     scored = eval_sets if config.eval_train else eval_sets[1:]  # probes still see the train sample
 
@@ -171,8 +179,12 @@ def _train(config, state, callbacks, evaluate, train_ids, train_y, n, steps_per_
         for cb in callbacks:
             cb.on_epoch_begin(state)
         perm = torch.randperm(n, generator=shuffle)
+        for cb in callbacks:  # a control may reorder the epoch (onepoch.train.controls)
+            perm = cb.epoch_order(state, perm)
+        state.order, state.batch_index = perm, -1
         for b in range(steps_per_epoch):
             rows = perm[b * config.batch_size : (b + 1) * config.batch_size]
+            state.batch_index = b
             state.batch_ids = batch = train_ids.index_select(0, rows)
             logits = model(batch)
             loss = F.binary_cross_entropy_with_logits(logits, train_y.index_select(0, rows))

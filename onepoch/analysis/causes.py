@@ -1,0 +1,130 @@
+"""Per-seed effects for the probes, the causal controls and the data-size axis (issue 13).
+
+Everything here turns runs' curves into one number per run (a jump, a drop, a ratio), then into an
+`Effect` over seeds with its 95% interval (`onepoch.analysis.stats`), paired by seed where two
+settings share a seed. The bounds below were fixed before any result they judge was read:
+
+- `A_JUMP`: an A-distance (range 0..2) "jumps" at the boundary when the 95% interval of its per-seed
+  jump lies above this, and is "flat" when the interval lies below it (`at_most`).
+- `UPDATE_RATIO`: a per-step update "jumps" when the 95% interval of (mean update over the first
+  `window` steps of epoch 2) / (over the last `window` steps of epoch 1) lies above this.
+- drops and gains of test AUC use `rules.MIN_EFFECT` / `rules.NO_EFFECT_MARGIN` like every chapter.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from onepoch.analysis import rules
+from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, seed_effect
+
+A_JUMP = 0.05
+UPDATE_RATIO = 1.2
+_EPS = 1e-9
+
+
+def around(frame: pd.DataFrame, by: list[str], metric: str, split: str, at: float = 1.0) -> pd.DataFrame:
+    """Per run (by + seed): the metric's last value at epoch <= `at` ("before"), its first value after
+    `at` ("after"), and `jump` = after - before (`drop` = before - after)."""
+    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+    out = []
+    for key, run in rows.groupby([*by, "seed"], sort=False, observed=True):
+        run = run.sort_values("step")
+        e, v = run["epoch"].to_numpy(float), run["value"].to_numpy(float)
+        before, after = v[e <= at + _EPS], v[e > at + _EPS]
+        if len(before) and len(after):
+            out.append({**dict(zip([*by, "seed"], key)), "before": before[-1], "after": after[0],
+                        "jump": after[0] - before[-1], "drop": before[-1] - after[0]})
+    return pd.DataFrame(out)
+
+
+def effects_of(per_run: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
+    """One row per setting: the Effect of `column` over seeds and the seed means of before/after."""
+    out = []
+    for key, part in per_run.groupby(by, sort=False, observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        out.append({**dict(zip(by, key)), "effect": seed_effect(part[column]),
+                    "before": part["before"].mean(), "after": part["after"].mean()})
+    return pd.DataFrame(out)
+
+
+def a_distance_jumps(frame: pd.DataFrame, by: list[str], metric: str = "a_distance") -> pd.DataFrame:
+    """Jump of the A-distance at the epoch-2 boundary per split (incoming batches, fixed training
+    sample, test), with the verdicts `jumps` (interval above A_JUMP) and `flat` (below it)."""
+    parts = []
+    for split in ("incoming", "train", "test"):
+        runs = around(frame, by, metric, split)
+        if runs.empty:
+            continue
+        table = effects_of(runs, by, "jump").assign(split=split)
+        table["jumps"] = [directional(e.ci, A_JUMP) for e in table["effect"]]
+        table["flat"] = [at_most(e.ci, A_JUMP) for e in table["effect"]]
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def update_ratios(frame: pd.DataFrame, by: list[str], prefix: str = "update_mean:", window: int = 50) -> pd.DataFrame:
+    """Per part: the Effect over seeds of (mean update, first `window` steps of epoch 2) / (last `window`
+    steps of epoch 1), with the verdict `jumps` (interval above UPDATE_RATIO)."""
+    rows = frame[frame["metric"].str.startswith(prefix)].copy()
+    rows["part"] = rows["metric"].str[len(prefix):]
+    per_run = []
+    for key, run in rows.groupby([*by, "part", "seed"], sort=False, observed=True):
+        spe = round(run["step"].iloc[-1] / run["epoch"].iloc[-1])
+        s, v = run["step"].to_numpy(), run["value"].to_numpy(float)
+        before = v[(s > spe - window) & (s <= spe)].mean()
+        after = v[(s > spe) & (s <= spe + window)].mean()
+        per_run.append({**dict(zip([*by, "part", "seed"], key)), "before": before, "after": after,
+                        "ratio": after / before})
+    table = effects_of(pd.DataFrame(per_run), [*by, "part"], "ratio")
+    table["jumps"] = [directional(e.ci, UPDATE_RATIO) for e in table["effect"]]
+    return table
+
+
+def control_effects(runs: pd.DataFrame, by: list[str], control: str, plain, at=1.0) -> pd.DataFrame:
+    """For every value of the `control` column: the drop of test AUC at epoch `at` (a number, or a dict
+    value -> epoch), its verdicts (`drops`: above MIN_EFFECT; `no_drop`: below NO_EFFECT_MARGIN), and the
+    paired difference of drops (control - plain, by seed) against the `plain` value's runs."""
+    out = []
+    for value in runs[control].unique():
+        where = at.get(value, 1.0) if isinstance(at, dict) else at
+        per = around(runs[runs[control] == value], by, "auc", "test", where)
+        base_at = at.get(plain, 1.0) if isinstance(at, dict) else at
+        base = around(runs[runs[control] == plain], by, "auc", "test", base_at)
+        for key, part in per.groupby(by, sort=False, observed=True):
+            key = key if isinstance(key, tuple) else (key,)
+            ref = base
+            for col, k in zip(by, key):
+                ref = ref[ref[col] == k]
+            drop = seed_effect(part["drop"])
+            diff = paired_effect(part.set_index("seed")["drop"], ref.set_index("seed")["drop"])
+            out.append({**dict(zip(by, key)), control: value, "at": where, "before": part["before"].mean(),
+                        "drop": drop, "vs_plain": diff, "n_seeds": len(part),
+                        "drops": directional(drop.ci, rules.MIN_EFFECT),
+                        "no_drop": at_most(drop.ci, rules.NO_EFFECT_MARGIN)})
+    return pd.DataFrame(out)
+
+
+def removes_drop(row, plain_row) -> Verdict:
+    """A control removes the drop when the plain run drops ('drops' agrees) and the control does not
+    ('no_drop' agrees); keeps it when both drop; not testable when the plain run does not drop."""
+    if str(plain_row["drops"]) != Verdict.AGREES.value:
+        return Verdict.NOT_TESTABLE
+    if str(row["no_drop"]) == Verdict.AGREES.value:
+        return Verdict.AGREES
+    return Verdict.DISAGREES if str(row["drops"]) == Verdict.AGREES.value else Verdict.INCONCLUSIVE
+
+
+def effect_text(table: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """A table for a chapter: `columns` maps a heading to a column; Effects become 'mean [low, high]'."""
+    show = {}
+    for head, col in columns.items():
+        show[head] = [v.text() if hasattr(v, "text") else (f"{v:.4g}" if isinstance(v, float) else str(v))
+                      for v in table[col]]
+    return pd.DataFrame(show)
+
+
+def samples_per_id(train: dict, field: str = "item_id") -> float:
+    """Training samples per distinct ID of `field`: how often the model sees an ID in one epoch."""
+    ids = np.asarray(train[field])
+    return len(ids) / max(1, len(np.unique(ids)))
