@@ -15,6 +15,7 @@ as missing. Files of the old pickle format (``<key>.pkl``) are never read here; 
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -183,8 +184,15 @@ class ResultCache:
                 "seconds": float(value["seconds"]), "versions": value.get("versions") or versions(),
                 "curves_sha256": hashlib.sha256(blob).hexdigest(), "rows": len(value["frame"])}
         check_meta(meta, key)
-        atomic.write_bytes(self.curves_path(key), blob, fsync=True)
-        return atomic.write_bytes(self.path(key), json.dumps(meta, sort_keys=True).encode() + b"\n", fsync=True)
+        try:
+            atomic.write_bytes(self.curves_path(key), blob, fsync=True)
+            return atomic.write_bytes(self.path(key), json.dumps(meta, sort_keys=True).encode() + b"\n", fsync=True)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.remove(key)
+            raise CacheError(f"no space left on the device of the cache {self.dir}: free some space, or set "
+                             f"ONEPOCH_CACHE to a folder on another disk (the run's result was not stored)") from None
 
     def check_usable(self) -> None:
         """Fail now if the cache folder cannot even exist (ONEPOCH_CACHE, or a folder above it, a file)."""
