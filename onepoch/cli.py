@@ -212,11 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     except OnepochError as exc:
         print(f"onepoch: error: {exc}", file=sys.stderr)
         return 2
-    except (PermissionError, OSError) as exc:
-        if isinstance(exc, BrokenPipeError):
-            raise
-        print(f"onepoch: error: {os_error_text(exc)}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the children are stopped by now
         signum = exc.signum if isinstance(exc, Stopped) else 2
         print(f"onepoch: interrupted ({'Ctrl-C' if signum == 2 else Stopped(signum)}); "
@@ -228,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 141  # 128 + SIGPIPE, as a shell reports a command cut off by a closed pipe
+    except OSError as exc:  # file-system faults (permissions, a full disk): one line, with the fix
+        print(f"onepoch: error: {os_error_text(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
