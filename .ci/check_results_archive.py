@@ -29,9 +29,22 @@ def onepoch(args: list[str], cache: Path) -> None:
     subprocess.run([*ONEPOCH, *args], cwd=REPO, env={**os.environ, "ONEPOCH_CACHE": str(cache)}, check=True)
 
 
+def _merged(outs: list) -> list:
+    """Consecutive stream outputs of one name joined, as Jupyter shows them: how the kernel happened
+    to split a print into messages is timing, not a result."""
+    merged: list = []
+    for out in outs:
+        if merged and out.get("output_type") == "stream" == merged[-1].get("output_type") \
+                and out.get("name") == merged[-1].get("name"):
+            merged[-1] = {**merged[-1], "text": "".join(merged[-1]["text"]) + "".join(out["text"])}
+        else:
+            merged.append({**out, "text": "".join(out["text"])} if out.get("output_type") == "stream" else out)
+    return merged
+
+
 def outputs(executed: Path) -> dict[str, list]:
-    return {p.stem: [c.get("outputs") for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code"]
-            for p in sorted(executed.glob("*.ipynb"))}
+    return {p.stem: [_merged(c.get("outputs", [])) for c in json.loads(p.read_text())["cells"]
+                     if c["cell_type"] == "code"] for p in sorted(executed.glob("*.ipynb"))}
 
 
 def pages(html: Path, names: list[str]) -> dict[str, str]:
