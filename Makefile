@@ -2,7 +2,9 @@
 #   make book    full book (the published one)  -> _build/html/index.html
 #   make quick   quick book (quick=True)        -> _build/quick/html/index.html
 #   make test    quick book, unit tests, then nbval over the quick executed chapters
-#   make venv    create .venv (pip install -e . with constraints.txt, register the python3 kernel)
+#   make venv    create .venv (pip install -e . with constraints.txt, register the python3 kernel);
+#                editable_mode=compat: a .pth path entry, so a folder named onepoch in the working
+#                directory (the clone itself, seen from its parent) cannot shadow the package
 # Every target creates the virtual environment first if it is missing or stale.
 
 SHELL := /bin/bash
@@ -37,7 +39,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e . --config-settings editable_mode=compat
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (onepoch)"
 	touch $@
 

@@ -54,6 +54,20 @@ def parse_params(items: list[str] | None) -> dict:
     return params
 
 
+def os_error_text(exc: OSError) -> str:
+    """One line for a file-system error: what, where, and the fix."""
+    import errno
+
+    where = f" {exc.filename}" if exc.filename else ""
+    if isinstance(exc, PermissionError):
+        return (f"permission denied:{where}: give yourself access to it (chmod / chown), or point ONEPOCH_DATA "
+                f"or ONEPOCH_CACHE at a folder you can use")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"no space left on the device{where and ' of' + where}: free some space, or set ONEPOCH_CACHE to "
+                f"a folder on another disk; what was being written was discarded, nothing half-written is kept")
+    return f"{exc.strerror or exc}:{where}: check that the path exists and is usable"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse's own convention)
         raise UsageError(f"{message} (see: {self.prog} --help)")
@@ -212,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
 
         mode = "quick" if getattr(args, "quick", False) else "full"
         code = 0
+        if args.command in ("build", "run"):
+            from onepoch import settings
+
+            settings.jobs()  # a bad ONEPOCH_JOBS fails here, not inside a chapter
+            book.execution.book_cache().check_writable()  # nothing trains into a cache that cannot take it
         if args.command == "build":
             if args.jobs < 1:
                 raise UsageError("--jobs must be at least 1")
@@ -240,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 141  # 128 + SIGPIPE, as a shell reports a command cut off by a closed pipe
+    except OSError as exc:  # file-system faults (permissions, a full disk): one line, with the fix
+        print(f"onepoch: error: {os_error_text(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,6 +48,11 @@ RESULT_VERSION = 2
 # revision joins the key of those runs only, so the runs it leaves unchanged stay cached.
 # relu/prelu 1: hidden biases start at 0 (onepoch.models.embedding_mlp, "Why hidden biases ...").
 ACTIVATION_REVISION = {"dice": 0, "prelu": 1, "relu": 1, "sigmoid": 0}
+# Bounds on sizes (checked in RunConfig): far above any setting of the paper or the book, far
+# below what ends in an allocation error on a workstation.
+SIZE_LIMITS = {"emb_dim": 4096, "batch_size": 1 << 20, "epochs": 1000, "max_history": 10_000,
+               "train_eval_size": 10_000_000, "hidden": 1 << 16}
+MIN_TRAIN_EVAL = 100  # a training-AUC sample smaller than this is often one-class: NaN AUC
 
 # Options added after results were first cached, with the value that behaves
 # as before they existed. At that value they are left out of the cache key,
@@ -254,6 +259,24 @@ class RunConfig:
         self._check_synthetic()
         if any((not isinstance(h, int)) or h <= 0 for h in self.hidden):
             raise ConfigError(f"hidden must be positive layer widths, e.g. (200, 80); got {self.hidden!r}")
+        self._check_bounds()
+
+    def _check_bounds(self) -> None:
+        """Values that would end in a raw allocation error, a silent NaN curve or a doubled input."""
+        repeated = sorted({f for f in self.fields if self.fields.count(f) > 1})
+        if repeated:
+            raise ConfigError(f"fields lists {', '.join(repeated)} more than once: give each field once, "
+                              f"e.g. fields={tuple(dict.fromkeys(self.fields))!r}")
+        sizes = {"emb_dim": self.emb_dim, "batch_size": self.batch_size, "epochs": self.epochs,
+                 "max_history": self.history_length, "train_eval_size": self.train_eval_size,
+                 "hidden": max(self.hidden, default=0)}
+        for name, value in sizes.items():
+            if value > SIZE_LIMITS[name]:
+                raise ConfigError(f"{name}={value} is beyond the bound {SIZE_LIMITS[name]:_} this package "
+                                  f"allows (memory and time grow with it): use at most {SIZE_LIMITS[name]:_}")
+        if self.train_eval_size < MIN_TRAIN_EVAL:
+            raise ConfigError(f"train_eval_size={self.train_eval_size} is too small to measure a training AUC "
+                              f"(it needs both labels; a tiny sample gives NaN): use at least {MIN_TRAIN_EVAL}")
 
     def _check_remedies(self) -> None:
         if not isinstance(self.meda, bool):

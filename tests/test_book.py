@@ -237,3 +237,23 @@ def test_editing_the_tooling_re_executes_no_chapter_but_editing_research_code_do
         assert skipped() is True, tooling
     (package / "config.py").write_text((package / "config.py").read_text() + "\n# research code changed\n")
     assert skipped() is False
+
+
+def test_a_failed_chapter_keeps_its_previous_results_and_the_book_says_it_failed(tiny_book, fixed_package_hash):
+    out = tiny_book / "_build"
+    book.build("quick", root=tiny_book, quiet=True)
+    lay = book.layout("quick", root=tiny_book)
+    kept = {p: p.read_bytes() for p in (lay.ledger / "alpha.json", lay.executed / "alpha.ipynb", lay.record("alpha"))}
+    with pytest.raises(BookError, match="its previous results stay in the book until it succeeds"):
+        book.run_chapter("alpha", {"fail": True}, "quick", root=tiny_book, quiet=True)
+    assert {p: p.read_bytes() for p in kept} == kept  # rows, notebook and record untouched
+    assert not list(lay.tmp.iterdir())
+    # the next `onepoch run` of another chapter: a consistent book, which says alpha's last run failed
+    book.run_chapter("beta", {}, "quick", root=tiny_book, quiet=True)
+    assert {p: p.read_bytes() for p in kept} == kept
+    page = (lay.stage / "book" / "execution.md").read_text()
+    assert "{doc}`alpha`" in page and "**failed**: cell [3]: ValueError: boom at n=2" in page
+    assert _cells(out / "quick" / "executed" / "ledger.ipynb")[-1].outputs[0]["text"] == "1\n"  # alpha's row
+    book.run_chapter("alpha", {"n": 5}, "quick", root=tiny_book, quiet=True)  # success clears the note
+    assert "**failed**" not in (lay.stage / "book" / "execution.md").read_text()
+    assert json.loads((lay.ledger / "alpha.json").read_text())[0]["measured"] == "5"

@@ -63,3 +63,27 @@ def test_no_process_outlives_a_stopped_build(tiny_book, tmp_path, sig):
     ledger = tiny_book / "_build" / "quick" / "ledger"
     assert not (ledger / "alpha.json").exists()
     assert not (tiny_book / "_build" / "quick" / "executed" / "alpha.ipynb").exists()
+
+
+def test_a_parallel_build_stops_every_chapter_at_once(tiny_book, tmp_path):
+    """--jobs 2: a stop ends the chapter the other worker runs too, at once, not when it finishes."""
+    slow_beta = SLOW.replace("PIDS_FILE']", "PIDS_FILE'] + '.beta'").replace("'alpha')", "'beta')")
+    (tiny_book / "book" / "alpha.ipynb").write_text(SLOW.replace("time.sleep(8)", "time.sleep(60)"))
+    (tiny_book / "book" / "beta.ipynb").write_text(slow_beta.replace("time.sleep(8)", "time.sleep(60)"))
+    pids_file = tmp_path / "pids.json"
+    env = {**os.environ, "PIDS_FILE": str(pids_file), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    cli = CLI.replace('"--no-strict"]', '"--no-strict", "--jobs", "2"]')
+    proc = subprocess.Popen([sys.executable, "-c", cli, str(tiny_book)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    beta_file = Path(str(pids_file) + ".beta")
+    end = time.monotonic() + 120
+    while not (pids_file.is_file() and beta_file.is_file()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "the chapters never started"
+        time.sleep(0.1)
+    children = json.loads(pids_file.read_text()) + json.loads(beta_file.read_text())
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM and time.monotonic() - start < 20, err
+    assert [p for p in children if _alive(p)] == []

@@ -357,7 +357,7 @@ def test_a_corrupted_run_entry_is_detected_and_redone(small, monkeypatch):
     blob = bytearray(path.read_bytes())
     blob[len(blob) // 2] ^= 0x01
     path.write_bytes(bytes(blob))
-    with pytest.warns(UserWarning, match="corrupted cache entry .*checksum mismatch"):
+    with pytest.warns(UserWarning, match="invalid cache entry .*checksum mismatch"):
         again = runner.run(CONFIGS[0], progress=False)
     assert len(calls) == 2
     pd.testing.assert_frame_equal(again, first)

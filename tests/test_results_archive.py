@@ -80,6 +80,9 @@ def _crafted_entry(members):
         if m[0].endswith(".json") and m[0] != "manifest.json":
             meta = json.loads(m[1])
             meta["seconds"] = "__import__('os').system('touch pwned')"
+            from onepoch.runs.cache import meta_checksum
+
+            meta["sha256"] = meta_checksum(meta)  # recomputed too: only the schema stands in the way
             m[1] = json.dumps(meta).encode()
             manifest["files"][m[0]] = hashlib.sha256(m[1]).hexdigest()
             break

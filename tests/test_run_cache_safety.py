@@ -77,6 +77,9 @@ def test_a_malicious_entry_is_refused_without_running_anything(setup, recwarn):
     store.curves_path(key).write_bytes(evil)
     meta = {"format": "onepoch-run", "format_version": 1, "key": key, "config": {}, "data_checksum": "",
             "seconds": 1.0, "versions": {}, "curves_sha256": hashlib.sha256(evil).hexdigest(), "rows": 1}
+    from onepoch.runs.cache import meta_checksum
+
+    meta["sha256"] = meta_checksum(meta)  # anyone can recompute a checksum: the schema is what refuses it
     store.path(key).write_text(json.dumps(meta))
     frame = run(config, progress=False)  # refused, trained instead
     assert not marker.exists() and not frame.empty
@@ -84,6 +87,8 @@ def test_a_malicious_entry_is_refused_without_running_anything(setup, recwarn):
     assert store.get(key) is not None and store.get(key)["frame"].equals(frame)  # replaced by a real entry
 
     for bad in ({**meta, "extra": "__reduce__"}, {**meta, "seconds": "1"}, {**meta, "key": "0" * 64}, [meta]):
+        if isinstance(bad, dict):
+            bad["sha256"] = meta_checksum(bad)
         store.path(key).write_text(json.dumps(bad))
         with pytest.raises(CacheError):
             store.read(key)
@@ -94,7 +99,8 @@ def test_a_malicious_entry_is_refused_without_running_anything(setup, recwarn):
 
     pq.write_table(pa.table({"cmd": ["rm -rf /"]}), store.curves_path(key))
     blob = store.curves_path(key).read_bytes()
-    store.path(key).write_text(json.dumps({**meta, "curves_sha256": hashlib.sha256(blob).hexdigest()}))
+    crafted = {**meta, "curves_sha256": hashlib.sha256(blob).hexdigest()}
+    store.path(key).write_text(json.dumps({**crafted, "sha256": meta_checksum(crafted)}))
     with pytest.raises(CacheError, match="curve columns"):
         store.read(key)
 

@@ -39,10 +39,12 @@ def execute_chapter(name: str, mode: str = "full", parameters: dict | None = Non
     lay = layout(mode, out_root, root)
     src, given = checked_parameters(name, mode, parameters, lay.root)
     with build_lock(lay, quiet):
+        processes.allow_starts()
         try:
             return execute(name, src, given, lay, force, quiet)
-        finally:
-            processes.stop_all()
+        except BaseException:
+            processes.stop_all()  # every child ends before the lock goes
+            raise
 
 
 def build(mode: str = "full", jobs: int = 1, *, out_root=None, root=None, strict: bool = True,
@@ -62,10 +64,12 @@ def build(mode: str = "full", jobs: int = 1, *, out_root=None, root=None, strict
                for name in names if only is None or name in only or name == LEDGER_CHAPTER}
     started = time.perf_counter()
     with build_lock(lay, quiet):
+        processes.allow_starts()
         try:
             records = _execute_all(lay, names, checked, jobs, force, overrides, quiet)
-        finally:
+        except BaseException:
             processes.stop_all()  # a stop (Ctrl-C, SIGTERM, SIGHUP) ends every child before the lock goes
+            raise
         for rec in records:
             rec["last_failure"] = last_failure(lay, rec["chapter"])
         stage(lay, records)
@@ -92,7 +96,12 @@ def _execute_all(lay: Layout, names: list[str], checked: dict, jobs: int, force:
     records: dict[str, dict] = {}
     if jobs > 1 and len(first) > 1:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            records.update(zip(first, pool.map(run, first)))
+            try:
+                records.update(zip(first, pool.map(run, first)))
+            except BaseException:  # stop the other workers' chapters now, not after they finish
+                processes.stop_all()
+                pool.shutdown(cancel_futures=True)
+                raise
     else:
         for name in first:
             records[name] = run(name)

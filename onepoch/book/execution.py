@@ -109,6 +109,22 @@ def child_command(spec: dict) -> list[str]:
     return [sys.executable, "-m", "onepoch.book.child", json.dumps(spec)]
 
 
+# Fixes for failures a chapter's cell reports in one line (the reason is "cell [n]: Name: message").
+_FIXES = (
+    ("PermissionError", "give yourself access to that path (chmod / chown), or point ONEPOCH_DATA / ONEPOCH_CACHE "
+                        "at folders you can use"),
+    ("No space left on device", "free some disk space, or set ONEPOCH_CACHE to a folder on another disk"),
+    ("MemoryError", "the chapter needs more memory than this machine has: use smaller settings (-p) or --quick"),
+)
+
+
+def _fix_for(reason: str) -> str:
+    for needle, fix in _FIXES:
+        if needle in reason:
+            return f" (fix: {fix})"
+    return ""
+
+
 def _now() -> str:
     return _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
 
@@ -162,7 +178,7 @@ def _execute_in(work: Path, name: str, src: Path, given: dict, lay: Layout, env:
             os.replace(out, failed)
             where = f"; the executed notebook with the traceback: {failed}"
         reason = error.read_text(encoding="utf-8").strip() if error.is_file() else ""
-        reason = reason or f"exit code {code}"
+        reason = (reason or f"exit code {code}") + _fix_for(reason)
         atomic.write_text(lay.failed / f"{name}.json", json.dumps(
             {"chapter": name, "mode": mode, "parameters": given, "reason": reason, "finished": _now()}) + "\n")
         kept = " (its previous results stay in the book until it succeeds)" if lay.record(name).is_file() else ""

@@ -20,6 +20,7 @@ GRACE_S = 3.0  # how long a child gets to exit on SIGTERM before SIGKILL
 
 _LIVE: set[subprocess.Popen] = set()
 _GUARD = threading.Lock()
+_STOPPING = threading.Event()  # set while a stop is under way: no new child starts (parallel builds)
 
 
 class Stopped(KeyboardInterrupt):
@@ -101,8 +102,10 @@ def kill_tree(pid: int, grace_s: float = GRACE_S, wait=None) -> None:
 
 def run(cmd: list[str], **kwargs) -> int:
     """Run ``cmd`` in a session of its own and wait; stopped (with its tree) if we are interrupted."""
-    proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
     with _GUARD:
+        if _STOPPING.is_set():
+            raise Stopped()
+        proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
         _LIVE.add(proc)
     try:
         return proc.wait()
@@ -115,8 +118,14 @@ def run(cmd: list[str], **kwargs) -> int:
 
 
 def stop_all() -> None:
-    """Stop every child still running (those waited on by other threads of a parallel build)."""
+    """Stop every child still running (those waited on by other threads of a parallel build), and
+    start no new one until :func:`allow_starts`."""
     with _GUARD:
+        _STOPPING.set()
         live = list(_LIVE)
     for proc in live:
         kill_tree(proc.pid, wait=lambda p=proc: p.poll())
+
+
+def allow_starts() -> None:
+    _STOPPING.clear()

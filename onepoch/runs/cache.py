@@ -3,8 +3,8 @@
 An entry is two files in ``<root>/<key[:2]>/``:
 
 - ``<key>.parquet``: the run's curves and probe records (columns step, epoch, split, metric, value);
-- ``<key>.json``: what the run was (configuration, data checksum, versions, training seconds) and
-  the sha256 of the Parquet file.
+- ``<key>.json``: what the run was (configuration, data checksum, versions, training seconds),
+  the sha256 of the Parquet file, and its own sha256 (over its other fields).
 
 Each is written whole or not at all (`onepoch.atomic`), the Parquet file first: the JSON file is
 the entry's last word. Reading checks both against a fixed schema (:func:`check_meta`,
@@ -15,6 +15,7 @@ as missing. Files of the old pickle format (``<key>.pkl``) are never read here; 
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -47,9 +48,11 @@ def _fail(why: str):
 def check_meta(meta, key: str) -> dict:
     """``meta`` if it is a run entry's JSON for ``key`` (exact keys and types), else CacheError."""
     want = {"format", "format_version", "key", "config", "data_checksum", "seconds", "versions",
-            "curves_sha256", "rows"}
+            "curves_sha256", "rows", "sha256"}
     if not isinstance(meta, dict) or set(meta) != want:
         _fail(f"fields {sorted(meta) if isinstance(meta, dict) else type(meta).__name__}, expected {sorted(want)}")
+    if meta["sha256"] != meta_checksum(meta):
+        _fail("checksum mismatch of the entry's JSON")
     if meta["format"] != FORMAT or meta["format_version"] != FORMAT_VERSION:
         _fail(f"format {meta['format']!r} version {meta['format_version']!r}")
     if meta["key"] != key:
@@ -70,6 +73,12 @@ def check_meta(meta, key: str) -> dict:
     if isinstance(meta["rows"], bool) or not isinstance(meta["rows"], int) or meta["rows"] < 0:
         _fail("rows is not a count")
     return meta
+
+
+def meta_checksum(meta: dict) -> str:
+    """sha256 of the entry's JSON without its own checksum field (canonical form: sorted keys)."""
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def check_curves(blob: bytes, meta: dict):
@@ -182,9 +191,17 @@ class ResultCache:
                 "config": json.loads(json.dumps(value["config"])), "data_checksum": str(value["data_checksum"]),
                 "seconds": float(value["seconds"]), "versions": value.get("versions") or versions(),
                 "curves_sha256": hashlib.sha256(blob).hexdigest(), "rows": len(value["frame"])}
+        meta["sha256"] = meta_checksum(meta)
         check_meta(meta, key)
-        atomic.write_bytes(self.curves_path(key), blob, fsync=True)
-        return atomic.write_bytes(self.path(key), json.dumps(meta, sort_keys=True).encode() + b"\n", fsync=True)
+        try:
+            atomic.write_bytes(self.curves_path(key), blob, fsync=True)
+            return atomic.write_bytes(self.path(key), json.dumps(meta, sort_keys=True).encode() + b"\n", fsync=True)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.remove(key)
+            raise CacheError(f"no space left on the device of the cache {self.dir}: free some space, or set "
+                             f"ONEPOCH_CACHE to a folder on another disk (the run's result was not stored)") from None
 
     def check_usable(self) -> None:
         """Fail now if the cache folder cannot even exist (ONEPOCH_CACHE, or a folder above it, a file)."""
