@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import math
 import json
-import os
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
-from onepoch import atomic
+from onepoch import atomic, locks
 from onepoch.errors import OnepochError
 
 VERDICTS = ("agrees", "disagrees", "inconclusive", "not testable")  # onepoch.analysis.stats.Verdict
@@ -83,22 +81,6 @@ def _text(value) -> str:
     return str(value)
 
 
-@contextmanager
-def _locked(path: Path):
-    """Hold an exclusive lock beside ``path`` (POSIX); a no-op elsewhere."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _read(path: Path) -> list[dict]:
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
@@ -147,7 +129,7 @@ def record(claim: str, paper_says, measured, verdict: str, chapter: str, evidenc
     dest = folder()
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / f"{chapter}.json"
-    with _locked(path):
+    with locks.exclusive(path.with_name(path.name + ".lock"), quiet=True):
         rows = [r for r in _read(path) if r.get("claim") != claim]
         rows.append(row)
         rows.sort(key=lambda r: claim_key(r["claim"]))

@@ -28,7 +28,6 @@ depend on the raw values.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 

@@ -23,7 +23,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import math
-import os
 import sys
 
 import pandas as pd
