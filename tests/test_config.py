@@ -67,7 +67,7 @@ def test_history_length_is_the_data_sets_own_unless_set():
 
 def test_activation_revision_changes_only_the_keys_of_the_fixed_activations():
     import hashlib, json, torch
-    from onepoch.config import KEYED_LIBRARIES, RESULT_VERSION, changed_libraries
+    from onepoch.config import RESULT_VERSION, changed_libraries
 
     def old_key(cfg):  # the key before activation revisions existed
         from onepoch.config import NEUTRAL

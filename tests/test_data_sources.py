@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from onepoch.data import files, sources
+from onepoch.data import files
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource, data_dir, download, ensure_files
 from onepoch.errors import DataError, OnepochError
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from onepoch import RunConfig
-from onepoch.data import load, registry, sparsity, userdata
+from onepoch.data import load, registry, userdata
 from onepoch.data.register import add
 from onepoch.errors import DataError
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from onepoch.config import MODELS, RunConfig
-from onepoch.metrics import auc
 from onepoch.models import ARCHITECTURES, HAS_MLP, EmbeddingMLP, FieldLayout, build_model, parameter_counts
 from onepoch.models.layers import CrossLayer, fm_interaction
 from onepoch.runs.runner import one_thread

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from onepoch.data import dataset, files, load, prepared, sources
+from onepoch.data import dataset, files, load, prepared
 from onepoch.data.readers import read_files
 from onepoch.data.sources import DATASETS, DataFile, DatasetSource, ensure_files
 from onepoch.errors import DataError, OnepochError

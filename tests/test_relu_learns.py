@@ -7,11 +7,9 @@ the same network initialised as FuxiCTR initialises its DNN (xavier-normal kerne
 embeddings N(0, 1e-4^2)), trained by the same loop on the same samples: only the initialisation
 differs, so the test fails if ours makes ReLU learn slower again.
 """
-import pytest
 import torch
 
 from onepoch.config import RunConfig
-from onepoch.models import embedding_mlp
 from onepoch.runs.runner import one_thread
 from onepoch.train import trainer
 
