@@ -7,6 +7,7 @@
     onepoch data [NAME ...] [--fetch] [--dir PATH]
                                                   which data sets are in the data folder (checked
                                                   against their sha256); --fetch downloads the missing
+    onepoch lab [-- JUPYTER_ARGS]                 JupyterLab on the chapters, variables set
 
 Errors are printed as one line on stderr, with exit code 2.
 """
@@ -81,6 +82,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--fetch", action="store_true",
                    help="download missing files from their public source and verify their sha256")
     p.add_argument("--dir", dest="data_dir", metavar="PATH", help="the data folder (default: $ONEPOCH_DATA)")
+    from onepoch import lab
+
+    lab.add_parser(sub)  # onepoch lab: JupyterLab with the book's variables set
     return parser
 
 
@@ -149,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             _chapters()
         elif args.command == "data":
             code = _data(args.names, args.fetch, args.data_dir)
+        elif args.command == "lab":
+            from onepoch import lab
+
+            code = lab.lab(args.lab_args)
         sys.stdout.flush()  # a closed pipe shows up here, inside this try, not at interpreter exit
         return code
     except OnepochError as exc:

@@ -1,0 +1,97 @@
+"""``onepoch lab``: JupyterLab on the chapters, from the project's environment, with the data, cache
+and ledger folders set as a build sets them, so a chapter run cell by cell behaves like its
+papermill run (set ``quick = True`` in its parameters cell for the quick settings).
+
+JupyterLab is an optional extra (``pip install -e .[lab]``); the command installs it into the
+running environment, with the versions pinned in constraints.txt, the first time it is needed.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from onepoch.errors import OnepochError
+
+LAB_REQUIREMENT = "jupyterlab==4.6.6"  # the same pin as pyproject's [lab] extra and constraints.txt
+
+
+class LabError(OnepochError):
+    """JupyterLab could not be installed or started."""
+
+
+def repo_root() -> Path:
+    """The checkout that holds book/ and _toc.yml (this package's parent folder)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def environment(root: Path | None = None, base: dict | None = None) -> dict:
+    """The variables a chapter reads, as absolute paths: ONEPOCH_DATA (kept if set, else
+    ../shared/data beside the checkout when it exists), ONEPOCH_CACHE (kept, else .onepoch-cache),
+    ONEPOCH_LEDGER (kept, else _build/lab/ledger: interactive runs never touch a build's rows)."""
+    root = Path(root or repo_root()).resolve()
+    env = dict(os.environ if base is None else base)
+    if not env.get("ONEPOCH_DATA"):
+        shared = root.parent / "shared" / "data"
+        if shared.is_dir():
+            env["ONEPOCH_DATA"] = str(shared)
+    else:
+        env["ONEPOCH_DATA"] = str(Path(env["ONEPOCH_DATA"]).expanduser().resolve())
+    env["ONEPOCH_CACHE"] = str(Path(env.get("ONEPOCH_CACHE") or root / ".onepoch-cache").expanduser().resolve())
+    env["ONEPOCH_LEDGER"] = str(Path(env.get("ONEPOCH_LEDGER") or root / "_build" / "lab" / "ledger")
+                                .expanduser().resolve())
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def installed() -> bool:
+    return importlib.util.find_spec("jupyterlab") is not None
+
+
+def install(root: Path | None = None) -> None:
+    """pip-install JupyterLab into this interpreter's environment (with constraints.txt)."""
+    root = Path(root or repo_root())
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", LAB_REQUIREMENT]
+    constraints = root / "constraints.txt"
+    if constraints.is_file():
+        cmd[4:4] = ["-c", str(constraints)]
+    print("installing JupyterLab (once): " + " ".join(cmd[3:]), flush=True)
+    if subprocess.run(cmd).returncode != 0:
+        raise LabError(f"could not install {LAB_REQUIREMENT}; install it by hand: "
+                       f"{sys.executable} -m pip install -e '.[lab]' -c constraints.txt")
+
+
+def command(root: Path | None = None, extra: list[str] | None = None) -> list[str]:
+    """The JupyterLab command line: opened on book/, in this environment's Python."""
+    root = Path(root or repo_root())
+    return [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root / 'book'}", *(extra or [])]
+
+
+def lab(extra: list[str] | None = None, root: Path | None = None) -> int:
+    """Install JupyterLab if missing, then run it in the foreground; its exit status."""
+    root = Path(root or repo_root())
+    if not (root / "book").is_dir():
+        raise LabError(f"no book/ folder in {root}: run 'onepoch lab' from a checkout of onepoch")
+    if not installed():
+        install(root)
+    env = environment(root)
+    if "ONEPOCH_DATA" not in env:
+        print("note: ONEPOCH_DATA is not set and ../shared/data does not exist; chapters that load "
+              "data will say where to put it", file=sys.stderr)
+    Path(env["ONEPOCH_LEDGER"]).mkdir(parents=True, exist_ok=True)
+    print(f"ONEPOCH_DATA={env.get('ONEPOCH_DATA', '')}\nONEPOCH_CACHE={env['ONEPOCH_CACHE']}\n"
+          f"ONEPOCH_LEDGER={env['ONEPOCH_LEDGER']}", flush=True)
+    if shutil.which("jupyter", path=str(Path(sys.executable).parent)) is None and not installed():
+        raise LabError("JupyterLab is not installed in this environment")
+    return subprocess.run(command(root, extra), env=env).returncode
+
+
+def add_parser(sub) -> None:
+    """Register ``onepoch lab`` on the CLI's subparsers."""
+    p = sub.add_parser("lab", help="start JupyterLab on the chapters with the data, cache and ledger "
+                                   "variables set (installs JupyterLab on first use)")
+    p.add_argument("lab_args", nargs="*", metavar="ARG",
+                   help="passed to 'jupyter lab' after '--', e.g. onepoch lab -- --no-browser")
