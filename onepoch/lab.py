@@ -67,7 +67,10 @@ def install(root: Path | None = None) -> None:
 def command(root: Path | None = None, extra: list[str] | None = None) -> list[str]:
     """The JupyterLab command line: opened on book/, in this environment's Python."""
     root = Path(root or repo_root())
-    return [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root / 'book'}", *(extra or [])]
+    # JupyterLab refuses to run as root without this; these machines (and many containers) are root
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    return [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root / 'book'}", *as_root,
+            *(extra or [])]
 
 
 def lab(extra: list[str] | None = None, root: Path | None = None) -> int:

@@ -388,3 +388,17 @@ def occurrence_share(shares: pd.DataFrame, color: str = "dataset", field: str = 
     rule = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="x:Q")
     chart = alt.layer(diagonal, curve, rule).properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
+
+
+def peak_text(frame: pd.DataFrame, by: str | None = None, metric: str = "auc", split: str = "test") -> str:
+    """Where the mean curve over seeds peaks, for a caption: "peaks at epoch 1.0 (beauty), 2.4
+    (sports)", read from the curves frame (columns epoch, metric, split, value)."""
+    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+    if rows.empty:
+        return ""
+    keys = [by] if by else []
+    mean = rows.groupby([*keys, "epoch"], sort=True)["value"].mean().reset_index()
+    if not keys:
+        return f"peaks at epoch {mean.loc[mean['value'].idxmax(), 'epoch']:.1f}"
+    best = mean.loc[mean.groupby(by, sort=False)["value"].idxmax()]
+    return "peaks at epoch " + ", ".join(f"{r.epoch:.1f} ({getattr(r, by)})" for r in best.itertuples())
