@@ -1,7 +1,7 @@
 """Tables a reader can scan: the decision column first, numbers right-aligned on one line, signed
 changes instead of negative drops, long lists summarised, details folded.
 
-    tables.show(frame, first="verdict", fold="per setting")   # displays an HTML table
+    tables.show(frame, first="verdict", fold="per setting")   # an HTML table for the page
     tables.signed(-0.0032)          -> "−0.0032"
     tables.k_of_n([True, False, True], "settings")  -> "2 of 3 settings"
 
@@ -103,8 +103,8 @@ def to_html(frame: pd.DataFrame, first: str | list[str] | None = None, digits: i
     return out
 
 
-def show(frame: pd.DataFrame, **kwargs) -> None:
-    """Display `to_html(frame, **kwargs)` in the notebook / book."""
-    from IPython.display import HTML, display
+def show(frame: pd.DataFrame, **kwargs):
+    """`to_html(frame, **kwargs)` as an HTML object: shown when it ends a cell or is `display`ed."""
+    from IPython.display import HTML
 
-    display(HTML(to_html(frame, **kwargs)))
+    return HTML(to_html(frame, **kwargs))
