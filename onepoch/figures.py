@@ -113,10 +113,19 @@ def _walk(spec):
         yield from _walk(spec["spec"])
 
 
+FIELD_WORDS: dict[str, str] = {}  # column -> words (onepoch.plots fills it with its TITLES)
+
+
+def _words(field) -> str:
+    return FIELD_WORDS.get(str(field), str(field).replace("_", " "))
+
+
 def _title(enc) -> str | None:
     if not isinstance(enc, dict) or "field" not in enc and "title" not in enc:
         return None
-    t = enc.get("title", enc.get("field"))
+    if "axis" in enc and enc["axis"] is None:  # a hidden axis (a diagram's layout) says nothing
+        return None
+    t = enc["title"] if "title" in enc else _words(enc.get("field"))
     if t is None:
         return None
     return " ".join(t) if isinstance(t, list) else str(t)
@@ -137,9 +146,13 @@ def describe(spec: dict) -> str:
     """One or two sentences for a chart's alt text: kind, axes, colours, panels, titles."""
     units = list(_walk(spec))
     kinds = [MARK_NAMES[_mark(u)] for u in units if _mark(u) in MARK_NAMES and _mark(u) != "text"]
-    kind = max(set(kinds), key=kinds.count) if kinds else "chart"
+    if "line chart" in kinds:  # a band around a line is part of the line chart
+        kinds = [k for k in kinds if k != "area chart"]
+    kind = max(sorted(set(kinds)), key=kinds.count) if kinds else "chart"
     ys, xs, colours = [], [], []
     for u in units:
+        if _mark(u) in ("rule", "errorbar", "text", "tick"):  # annotations, not the data's axes
+            continue
         enc = u.get("encoding", {})
         for key, out in (("y", ys), ("x", xs)):
             t = _title(enc.get(key))
@@ -147,23 +160,25 @@ def describe(spec: dict) -> str:
                 out.append(t)
         c = enc.get("color")
         if isinstance(c, dict) and "field" in c and not str(c["field"]).startswith("_"):
-            name = (c.get("title") or c["field"])
+            name = c.get("title") or _words(c["field"])
             if (name, c["field"]) not in colours:
                 colours.append((name, c["field"]))
     panels = len(spec.get("hconcat", [])) + sum(len(v.get("hconcat", [v])) for v in spec.get("vconcat", []))
+    if not xs and not ys and kind == "heat map":
+        kind = "diagram"  # boxes placed by hand, no axes
     text = kind[0].upper() + kind[1:]
     if ys and xs:
         text += f" of {' / '.join(ys[:3])} against {' / '.join(xs[:3])}"
     for name, field in colours[:1]:
         values = _values(spec, field)
-        if kind == "heat map":
+        if kind in ("heat map", "diagram"):
             text += f", cells coloured by {name}"
         else:
             text += f", one colour per {name}" + (f" ({', '.join(values)})" if values else "")
     facet = spec.get("facet")
     if isinstance(facet, dict) and "field" in facet:
         values = _values(spec, facet["field"])
-        text += f", one panel per {facet.get('title') or facet['field']}" + (
+        text += f", one panel per {facet.get('title') or _words(facet['field'])}" + (
             f" ({', '.join(values)})" if values else "")
     elif panels > 1:
         titles = [t for t in (_plain_title(p) for p in _panels(spec)) if t]

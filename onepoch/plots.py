@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from onepoch import figures
 from onepoch.figures import describe, figure  # noqa: F401  (figure: re-exported for chapters)
 
 METRIC_TITLES = {"auc": "AUC", "gauc": "user-weighted AUC", "logloss": "log loss",
@@ -30,6 +31,9 @@ TITLES = {
     "id_share": "share of IDs (rarest first)", "occurrence_share": "cumulative share of occurrences",
     "catalogue": "catalogue", "reach": "share of the way from 0.5 to the Bayes AUC",
 }
+
+
+figures.FIELD_WORDS.update(TITLES)
 
 
 def title_of(column: str | None, override: str | None = None) -> str | None:
@@ -305,7 +309,8 @@ def heatmap(table: pd.DataFrame, x: str, y: str, value: str, text: str | None = 
                                                    scale=scale, legend=legend))
     label = base.mark_text(**({"fontSize": text_size} if text_size else {})).encode(
         text="_label:N", color=alt.Color("_ink:N", scale=None))
-    chart = alt.layer(rect, label).properties(width=width, height=height)
+    # the labels' colour is a fixed ink, not a second colour scale to merge with the cells'
+    chart = alt.layer(rect, label).resolve_scale(color="independent").properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
 
 
