@@ -226,7 +226,7 @@ def model_diagram(config=None, width: int = 640, height: int = 400) -> alt.Chart
 
     rect = alt.Chart(b).mark_rect(cornerRadius=4, stroke="#444", strokeWidth=0.8).encode(
         x=X("x"), x2="x2:Q", y=Y("y"), y2="y2:Q",
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(
+        color=alt.Color("kind:N", title=None, legend=alt.Legend(symbolType="square"), scale=alt.Scale(
             domain=["input ids", "embedding", "MLP", "output"],
             range=["#e8eef7", "#cfe3cf", "#f6dfc4", "#f2c9c9"])),
     )
