@@ -30,7 +30,7 @@ def theme() -> dict:
         "axis": {"labelFontSize": label, "titleFontSize": title, "titleFontWeight": "normal"},
         "legend": {"labelFontSize": label, "titleFontSize": title, "titleFontWeight": "normal",
                    "symbolType": "stroke", "symbolStrokeWidth": 3, "symbolSize": 260,
-                   "symbolOpacity": 1, "labelLimit": 260},
+                   "symbolOpacity": 1, "labelLimit": 260, "titleLimit": 320},
         "header": {"labelFontSize": title, "titleFontSize": title},
         "title": {"fontSize": heading, "subtitleFontSize": label, "anchor": "start"},
         "text": {"fontSize": label},
