@@ -73,4 +73,4 @@ lab: venv
 pagecheck: venv
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python -m pip install --quiet -c constraints.txt playwright==1.65.2
-	ONEPOCH_PAGECHECK=1 $(BIN)/python -m pytest tests/test_pages.py -ra -p no:cacheprovider
+	$(BIN)/python -m pytest tests/test_pages.py -ra -p no:cacheprovider

@@ -34,7 +34,7 @@ def test_lab_is_a_command_and_its_extra_is_pinned():
     assert lab.LAB_REQUIREMENT in (ROOT / "constraints.txt").read_text().splitlines()
 
 
-@needs_shared("beauty")
+@needs_shared("amazon-s3rec")
 def test_a_chapter_runs_top_to_bottom_in_the_project_kernel(tmp_path, monkeypatch):
     """What a student does in JupyterLab: open intro, set quick = True in its parameters cell
     (and two data sets, to keep the test short), run all cells in the "python3" kernel."""
