@@ -49,6 +49,10 @@ def is_number(cell) -> bool:
     return bool(_NUMBER.match(str(cell))) if str(cell).strip() else False
 
 
+def _plain(value):
+    return value.replace("\u00a0", " ") if isinstance(value, str) else value
+
+
 def _cell(value, digits: int) -> str:
     if isinstance(value, float):
         if math.isnan(value):
@@ -61,26 +65,36 @@ def _cell(value, digits: int) -> str:
 
 def to_html(frame: pd.DataFrame, first: str | list[str] | None = None, digits: int = 4,
             fold: str | None = None, rows: int | None = None, caption: str | None = None,
-            escape: bool = True) -> str:
+            escape: bool = True, stack: bool = True) -> str:
     """`frame` as an HTML table: columns `first` moved to the front, numeric columns (numbers or
     number-like text) right-aligned and unbroken, floats to `digits` places. `rows` shows only
     the first rows and folds the rest under a "<n> more rows" line; `fold` folds the whole table
-    under that summary line (``<details>``). `escape=False` keeps HTML in cells (links)."""
+    under that summary line (``<details>``). `escape=False` keeps HTML in cells (links).
+    With `stack`, a "value ± spread" cell shows the spread on a second line, so a table of
+    many such columns fits the column."""
     frame = frame.reset_index(drop=True) if not isinstance(frame.index, pd.RangeIndex) else frame
     firsts = [first] if isinstance(first, str) else list(first or [])
     missing = [c for c in firsts if c not in frame.columns]
     if missing:
         raise KeyError(f"tables.to_html: no column {missing[0]!r}; columns: {list(frame.columns)}")
     columns = [*firsts, *[c for c in frame.columns if c not in firsts]]
-    numeric = {c for c in columns if frame[c].map(lambda v: v == "" or v is None or is_number(v)).all()
-               and frame[c].map(is_number).any()}
+    numeric = {c for c in columns
+               if frame[c].map(lambda v: v == "" or v is None or is_number(_plain(v))).all()
+               and frame[c].map(lambda v: is_number(_plain(v))).any()}
     esc = html.escape if escape else str
+
+    def cell_html(text: str, is_number: bool) -> str:
+        text = text.replace("\u00a0±\u00a0", " ± ")
+        if stack and is_number and " ± " in text:  # the spread under its value: narrow columns
+            value, _, spread = text.partition(" ± ")
+            return f'{esc(value)}<br><span class="spread">± {esc(spread)}</span>'
+        return esc(text)
 
     def row_html(values) -> str:
         cells = []
         for c, v in zip(columns, values):
             cls = ' class="num"' if c in numeric else (' class="decision"' if c in firsts else "")
-            cells.append(f"<td{cls}>{esc(_cell(v, digits))}</td>")
+            cells.append(f"<td{cls}>{cell_html(_cell(v, digits), c in numeric)}</td>")
         return "<tr>" + "".join(cells) + "</tr>"
 
     num_class = ' class="num"'
