@@ -291,7 +291,7 @@ def heatmap(table: pd.DataFrame, x: str, y: str, value: str, text: str | None = 
     `value` (a diverging `scheme` centred on `mid` when given), each labelled with the string
     column `text` (default: `value` to 3 decimals) in black or white, whichever reads on the cell."""
     data = table.copy()
-    data["_label"] = data[text] if text else data[value].map(lambda v: f"{v:.3f}")
+    data["_label"] = data[text] if text else data[value].map(lambda v: f"{v:.3g}")
     x_order, y_order = list(dict.fromkeys(data[x].astype(str))), list(dict.fromkeys(data[y].astype(str)))
     data[x], data[y] = data[x].astype(str), data[y].astype(str)
     lo, hi = float(data[value].min()), float(data[value].max())
