@@ -3,6 +3,7 @@ kernel the way a student runs it in JupyterLab (its own parameters cell edited, 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ def test_lab_sets_absolute_data_cache_and_ledger_folders(tmp_path):
     assert env["ONEPOCH_LEDGER"] == str(tmp_path.resolve() / "_build" / "lab" / "ledger")
     kept = lab.environment(tmp_path, base={"ONEPOCH_CACHE": str(tmp_path / "c"), "ONEPOCH_LEDGER": "/x"})
     assert kept["ONEPOCH_CACHE"] == str(tmp_path / "c") and kept["ONEPOCH_LEDGER"] == "/x"
+    assert env["JUPYTER_PATH"].split(":")[0].endswith("share/jupyter")  # the project's kernel first
     cmd = lab.command(tmp_path, ["--no-browser"])
     assert cmd[1:4] == ["-m", "jupyter", "lab"] and cmd[-1] == "--no-browser"
+    assert cmd[0] in (sys.executable, str(tmp_path / ".venv-lab" / "bin" / "python"))
     assert f"--notebook-dir={tmp_path / 'book'}" in cmd
 
 
