@@ -218,6 +218,56 @@ def render(spec: dict, **_) -> dict:
     return {"text/html": image_html(svg, describe(spec)), "text/plain": describe(spec)}
 
 
+# ---- heat map labels: black or white, whichever reads on the cell ------------------------------
+
+# A few colours along each scheme (Vega's, approximately): enough to tell a dark cell from a light one.
+SCHEME_STOPS = {
+    "blues": ["#cfe1f2", "#93c4de", "#4a98c9", "#1764ab", "#0a306b"],
+    "reds": ["#fdd5c4", "#fc9f81", "#f4623f", "#c7171c", "#67000d"],
+    "greens": ["#d3eecd", "#a1d99b", "#5db96b", "#22843f", "#00441b"],
+    "oranges": ["#fdd8b3", "#fdae6b", "#f3701b", "#c54102", "#7f2704"],
+    "viridis": ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"],
+    "redblue": ["#67001f", "#e48066", "#f7f7f7", "#6aacd0", "#053061"],
+    "blueorange": ["#134b85", "#67a9cf", "#f7f7f7", "#f1a340", "#843c0c"],
+}
+
+
+def _luminance(hex_colour: str) -> float:
+    """Relative luminance (WCAG) of "#rrggbb"."""
+    def channel(c):
+        c = int(c, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(hex_colour[i:i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _scheme_luminance(scheme: str, t: float) -> float:
+    stops = SCHEME_STOPS.get(scheme, SCHEME_STOPS["blues"])
+    t = min(max(t, 0.0), 1.0) * (len(stops) - 1)
+    i = min(int(t), len(stops) - 2)
+    a, b = _luminance(stops[i]), _luminance(stops[i + 1])
+    return a + (b - a) * (t - i)
+
+
+def ink(values: pd.Series, scheme: str, lo: float, hi: float, mid: float | None = None) -> list[str]:
+    """Text colour per cell, "black" or "white", whichever contrasts more with the cell's colour
+    (scheme position of each value in [lo, hi], split at `mid` for a diverging scheme)."""
+    out = []
+    for v in values:
+        if v != v:  # missing: the cell is blank
+            out.append("black")
+            continue
+        if mid is None:
+            t = 0.5 if hi == lo else (v - lo) / (hi - lo)
+        elif v <= mid:
+            t = 0.5 * (v - lo) / (mid - lo) if mid > lo else 0.5
+        else:
+            t = 0.5 + 0.5 * (v - mid) / (hi - mid) if hi > mid else 0.5
+        lum = _scheme_luminance(scheme, t)
+        out.append("white" if (1.05 / (lum + 0.05)) > ((lum + 0.05) / 0.05) else "black")
+    return out
+
+
 # ---- numbered figures with a caption ------------------------------------------------------------
 
 _NUMBERS: dict[str, int] = {}
