@@ -64,3 +64,15 @@ test: quick
 
 clean:
 	rm -rf _build
+
+# JupyterLab on the chapters with ONEPOCH_DATA/CACHE/LEDGER set (installs the [lab] extra once).
+.PHONY: lab pagecheck
+lab: venv
+	$(BIN)/onepoch lab
+
+# Reader-facing page check of the quick book in headless Chromium (installs chromium and
+# playwright when missing; run after `make quick`).
+pagecheck: venv
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(BIN)/python -m pip install --quiet -c constraints.txt playwright==1.65.2
+	$(BIN)/python -m pytest tests/test_pages.py -ra -p no:cacheprovider

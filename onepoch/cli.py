@@ -11,6 +11,7 @@
                                                   against their sha256); --fetch downloads the missing
     onepoch data add NAME FILE [--format F] [--user COL --item COL --time COL --category COL --label COL ...]
                                                   add your own data set (book/your_data.md)
+    onepoch lab [-- JUPYTER_ARGS]                 JupyterLab on the chapters, variables set
 
 Errors are printed as one line on stderr, with exit code 2.
 """
@@ -109,6 +110,9 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("file", help="an archive written by `onepoch results export`")
     acts.add_parser("migrate", help="convert old pickle entries of the cache (written by onepoch on this "
                                     "machine) to the data format, once; never for files from elsewhere")
+    from onepoch import lab
+
+    lab.add_parser(sub)  # onepoch lab: JupyterLab with the book's variables set
     return parser
 
 
@@ -243,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
             code = _results(args)
         elif args.command == "data":
             code = _data(args.names, args.fetch, args.data_dir)
+        elif args.command == "lab":
+            from onepoch import lab
+
+            code = lab.lab(args.lab_args)
         sys.stdout.flush()  # a closed pipe shows up here, inside this try, not at interpreter exit
         return code
     except OnepochError as exc:

@@ -45,3 +45,41 @@ def test_numeric_legends_are_in_numeric_order():
     assert svg.index(">30000<") < svg.index(">100000<") < svg.index(">3000000<")  # as text: 100000 first
     labels = pd.concat([frame().assign(n=n) for n in ("b", "a")])
     assert plots.legend_order(labels.n) == ["b", "a"]  # not numbers: as they come
+
+
+def test_a_figure_has_a_numbered_caption_alt_text_and_readable_fonts():
+    import base64
+    import re
+
+    from onepoch import figures
+
+    wide = plots.curves(frame(), color="model") | plots.curves(frame(), color="model") | plots.curves(frame())
+    out = figures.figure_html(wide, caption="Test AUC rises in both models.", name="fig-test-wide")
+    assert "Figure " in out and "Test AUC rises in both models." in out and 'id="fig-test-wide"' in out
+    alt = re.search(r'alt="([^"]*)"', out).group(1)
+    assert alt.startswith("Line chart of AUC (test) against epoch") and "3 panels" in alt
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", out).group(1)).decode()
+    assert figures.effective_min_font(svg) >= figures.MIN_TEXT_PX  # scaled up: the chart is wider than the column
+    again = figures.figure_html(wide, caption="x", name="fig-test-wide")
+    assert re.search(r"Figure (\d+)", out).group(1) == re.search(r"Figure (\d+)", again).group(1)
+
+
+def test_one_facet_draws_no_header_and_titles_are_words():
+    spec = plots.curves(frame(), color="model", facet="dataset").to_dict()
+    assert "facet" not in spec  # one data set: one chart, no header
+    assert plots.title_of("syn_zipf") == "Zipf exponent s (smaller = sparser)"
+    assert plots.title_of("lr", "step size") == "step size"
+
+
+def test_heatmap_text_is_white_on_dark_cells_and_black_on_light_ones():
+    assert plots.ink([0.0, 1.0], "blues", 0.0, 1.0) == ["black", "white"]
+    assert plots.ink([-1.0, 0.0, 1.0], "redblue", -1.0, 1.0, mid=0.0) == ["white", "black", "white"]
+    assert plots.ink([0.0, 1.0], "viridis", 0.0, 1.0) == ["white", "black"]
+
+
+def test_occurrence_share_draws_one_curve_per_data_set():
+    shares = pd.DataFrame([dict(field=f, id_share=x / 4, occurrence_share=(x / 4) ** 2, dataset=d)
+                           for d in ("a", "b") for f in ("all", "user_id") for x in range(5)])
+    spec = plots.occurrence_share(shares).to_dict()
+    rows = [r for rows in spec["datasets"].values() for r in rows if "field" in r]
+    assert {r["field"] for r in rows} == {"all"} and len(rows) == 10
