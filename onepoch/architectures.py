@@ -26,12 +26,20 @@ C3 = "Logistic regression does not show the phenomenon (Fig. 6)."
 C14 = "Fine-tuning only the MLP after epoch 1 drops; freezing the MLP avoids the drop (Fig. 17)."
 
 
-def grid(bases: dict[str, RunConfig], architectures, seeds, n_jobs=None, **changes) -> pd.DataFrame:
-    """Curves of every architecture on every data set (`bases`: label -> RunConfig), with a `data` column."""
+def grid(bases: dict[str, RunConfig], architectures, seeds, n_jobs=None, probes: dict | None = None,
+         **changes) -> pd.DataFrame:
+    """Curves of every architecture on every data set (`bases`: label -> RunConfig), with a `data` column.
+    `probes`: model name -> probe factories for that model's runs (probes only read: same curves)."""
+    probes = probes or {}
     frames = []
     for label, base in bases.items():
-        configs = [base.replace(model=a, **changes) for a in architectures]
-        frames.append(sweep(configs, seeds=seeds, n_jobs=n_jobs).assign(data=label))
+        plain = [a for a in architectures if a not in probes]
+        if plain:
+            frames.append(sweep([base.replace(model=a, **changes) for a in plain], seeds=seeds, n_jobs=n_jobs)
+                          .assign(data=label))
+        for a in [a for a in architectures if a in probes]:
+            frames.append(sweep([base.replace(model=a, **changes)], seeds=seeds, n_jobs=n_jobs, probes=probes[a])
+                          .assign(data=label))
     return pd.concat(frames, ignore_index=True)
 
 
