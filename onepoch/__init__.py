@@ -3,7 +3,8 @@
 Importing ``onepoch`` stays cheap (no torch), so the command line and the book
 tools start fast; the names a chapter uses are loaded on first access::
 
-    from onepoch import RunConfig, sweep, plots, summary
+    from onepoch import RunConfig, sweep, plots
+    from onepoch.analysis import summary, claims
 """
 
 import importlib
@@ -21,8 +22,8 @@ _LAZY = {
     "load": "onepoch.data",
     "fit": "onepoch.train",
     "Callback": "onepoch.train",
-    **{m: None for m in ("book", "claims", "cli", "config", "data", "ledger", "factors", "metrics", "models", "probes",
-                         "plots", "runs", "summary", "train")},
+    **{m: None for m in ("analysis", "book", "cli", "config", "data", "metrics", "models", "probes",
+                         "plots", "runs", "train")},
 }
 
 

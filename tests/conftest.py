@@ -35,7 +35,7 @@ ALPHA = notebook([
     ("markdown", "# Alpha\n\nA tiny chapter with math: $x^2$.", []),
     ("code", "quick = False\nn = 2\nfail = False", ["parameters"]),
     ("code", "import os\nprint(n * 10, quick)\nif fail:\n    raise ValueError('boom at n=%d' % n)", []),
-    ("code", "from onepoch import ledger\nledger.record('C3', 'x', n, 'agrees', 'alpha')", []),
+    ("code", "from onepoch.analysis import ledger\nledger.record('C3', 'x', n, 'agrees', 'alpha')", []),
 ])
 
 BETA = notebook([
@@ -47,7 +47,7 @@ BETA = notebook([
 LEDGER = notebook([
     ("markdown", "# Ledger", []),
     ("code", "quick = False", ["parameters", "remove-cell"]),
-    ("code", "from onepoch import ledger\nprint(len(ledger.table()))", []),
+    ("code", "from onepoch.analysis import ledger\nprint(len(ledger.table()))", []),
 ])
 
 TOC = """format: jb-book

@@ -1,4 +1,4 @@
-"""onepoch.ledger: recording rows, reading the table, validation."""
+"""onepoch.analysis.ledger (storage) and ledger_page: recording rows, reading the table, validation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from onepoch import ledger
-from onepoch.ledger import LedgerError
+from onepoch.analysis import ledger, ledger_page
+from onepoch.analysis.ledger import LedgerError
 
 
 @pytest.fixture
@@ -19,12 +19,16 @@ def folder(tmp_path, monkeypatch):
 
 def test_record_writes_chapter_file_and_replaces_same_claim(folder):
     ledger.record("C1", "AUC drops in epoch 2", "0.71 -> 0.69", "agrees", "one_epoch", "Figure 1")
-    ledger.record("C1", "AUC drops in epoch 2", "0.71 -> 0.70", "partly agrees", "one_epoch")
+    ledger.record("C1", "AUC drops in epoch 2", "0.71 -> 0.70", "inconclusive", "one_epoch", effect=0.01,
+                  ci=(-0.002, 0.022), n_seeds=5, rule="drop")
     ledger.record("C2", "x", 0.123456, "disagrees", "one_epoch")
     rows = json.loads((folder / "one_epoch.json").read_text())
     assert [r["claim"] for r in rows] == ["C1", "C2"]
-    assert rows[0]["measured"] == "0.71 -> 0.70" and rows[0]["verdict"] == "partly agrees"
+    assert rows[0]["measured"] == "0.71 -> 0.70" and rows[0]["verdict"] == "inconclusive"
+    assert rows[0]["effect"] == 0.01 and rows[0]["ci"] == [-0.002, 0.022] and rows[0]["n_seeds"] == 5
+    assert rows[0]["rule"] == "drop"
     assert rows[1]["measured"] == "0.1235"  # floats: 4 significant digits
+    assert rows[1]["effect"] is None and rows[1]["ci"] is None  # no numbers given: null, not NaN
     assert [p.name for p in folder.iterdir() if not p.name.endswith(".lock")] == ["one_epoch.json"]
 
 
@@ -32,7 +36,8 @@ def test_table_sorts_claims_numerically_across_chapters(folder):
     for claim, chapter in [("C10", "b"), ("C2", "a"), ("C1", "b"), ("C15", "a"), ("C2", "b")]:
         ledger.record(claim, "p", "m", "agrees", chapter)
     frame = ledger.table()
-    assert list(frame.columns) == ["claim", "paper_says", "measured", "verdict", "chapter", "evidence"]
+    assert list(frame.columns) == ["claim", "paper_says", "measured", "verdict", "chapter", "evidence", "effect", "ci",
+                                   "n_seeds", "rule"]
     assert list(zip(frame.claim, frame.chapter)) == [
         ("C1", "b"), ("C2", "a"), ("C2", "b"), ("C10", "b"), ("C15", "a")
     ]
@@ -42,21 +47,21 @@ def test_table_sorts_claims_numerically_across_chapters(folder):
 def test_table_empty_when_nothing_recorded(folder):
     frame = ledger.table()
     assert frame.empty and "verdict" in frame.columns
-    assert "No claims recorded yet" in ledger.show(frame).data
-    assert ledger.summary(frame) == "No claim has been tested yet."
+    assert "No claims recorded yet" in ledger_page.show(frame).data
+    assert ledger_page.summary(frame) == "No claim has been tested yet."
 
 
 def test_default_folder_without_env(tmp_path, monkeypatch):
     monkeypatch.delenv("ONEPOCH_LEDGER", raising=False)
     monkeypatch.chdir(tmp_path)
-    ledger.record("C4", "p", "m", "not tested", "ch")
+    ledger.record("C4", "p", "m", "not testable", "ch")
     assert (tmp_path / "_build" / "ledger" / "ch.json").is_file()
 
 
 def test_bad_verdict_lists_the_valid_ones(folder):
     with pytest.raises(LedgerError) as err:
         ledger.record("C1", "p", "m", "agree", "ch")
-    assert "'agrees', 'partly agrees', 'disagrees', 'not tested'" in str(err.value)
+    assert "'agrees', 'disagrees', 'inconclusive', 'not testable'" in str(err.value)
     assert not folder.exists() or not list(folder.glob("*.json"))
 
 
@@ -73,11 +78,11 @@ def test_bad_chapter_name(folder):
 
 def test_html_has_no_index_and_escapes(folder):
     ledger.record("C1", "a < b", "m", "agrees", "one_epoch")
-    html = ledger.to_html()
+    html = ledger_page.to_html()
     assert "<th>Claim</th>" in html and "a &lt; b" in html
     assert '<a href="one_epoch.html">one_epoch</a>' in html
     assert "<th></th>" not in html and "dataframe" not in html
-    assert ledger.summary() == "1 row: 1 *agrees*."
+    assert "1 *agrees*" in ledger_page.summary()
 
 
 def test_rows_must_be_filed_under_the_running_chapter(folder, monkeypatch):
@@ -92,14 +97,21 @@ def test_files_are_not_private(folder):
     assert (folder / "ch.json").stat().st_mode & 0o044
 
 
-def test_overview_has_one_row_per_claim_with_every_chapters_verdict(folder):
-    ledger.record("C2", "more epochs do not help", "m1", "disagrees", "one_epoch")
-    ledger.record("C2", "more epochs do not help", "m2", "partly agrees", "beyond")
-    ledger.record("C10", "p", "m", "agrees", "feature_sparsity")
-    claims = {"C1": "the drop", "C2": "one epoch is best", "C10": "sparsity & <b>"}
-    html = ledger.overview_html(claims=claims)
+def test_overview_has_one_reconciled_row_per_claim_with_the_chapters_folded(folder):
+    ledger.record("C2", "more epochs do not help", "m1", "disagrees", "one_epoch", effect=0.01, ci=(0.005, 0.015),
+                  n_seeds=5, rule="C2-gain")
+    ledger.record("C2", "more epochs do not help", "m2", "inconclusive", "beyond", effect=0.0, ci=(-0.01, 0.01),
+                  n_seeds=3, rule="C2-gain")
+    ledger.record("C10", "p", "m", "not testable", "feature_sparsity")
+    html = ledger_page.overview_html()
     rows = html.split("<tr>")[2:]  # after the header row
-    assert [r.split("</td>")[0] for r in rows] == ["<td>C1", "<td>C2", "<td>C10"]  # every claim, numeric order
+    ids = [r.split("</td>")[0][len("<td>"):] for r in rows]
+    assert ids[:3] == ["C1", "C2", "C3"] and "C10" in ids  # every claim, numeric order
     assert "not tested" in rows[0]  # no chapter recorded C1
-    assert rows[1].index("disagrees") < rows[1].index('href="one_epoch.html"') and "partly agrees" in rows[1]
-    assert "sparsity &amp; &lt;b&gt;" in rows[2]
+    c2 = rows[1]
+    assert c2.index("verdict-disagrees") < c2.index("<details>")  # one reconciled verdict: a disagreement decides
+    assert "0.0100 [0.0050, 0.0150], 5 seeds" in c2 and "inconclusive" in c2.split("<details>")[1]
+    assert "verdict-not-testable" in rows[ids.index("C10")]
+    summary = ledger_page.reconcile().set_index("claim")
+    assert summary.loc["C2", "verdict"] == "disagrees" and summary.loc["C2", "chapter"] == "one_epoch"
+    assert summary.loc["C10", "verdict"] == "not testable" and summary.loc["C1", "verdict"] == "not tested"

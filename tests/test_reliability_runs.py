@@ -374,7 +374,7 @@ nb = nbformat.read(spec["source"], as_version=4)
 time.sleep(0.3)
 orphaned()
 if name != "ledger":
-    from onepoch import ledger
+    from onepoch.analysis import ledger
     ledger.record("C1", "x", 1, "agrees", chapter=name)
 for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
     cell.execution_count = i + 1

@@ -262,7 +262,7 @@ def test_remedies_combine_with_freezing():
     assert curves.value.notna().all()
 
 
-# -- the leaderboard (onepoch.multi_epoch) -------------------------------------------
+# -- the leaderboard (onepoch.analysis.multi_epoch) -------------------------------------------
 
 def _curves(label, seed, values, steps_per_epoch=10):
     """A tidy test-AUC frame with one value at each epoch's end (and step 0)."""
@@ -277,7 +277,7 @@ def _curves(label, seed, values, steps_per_epoch=10):
 def test_leaderboard_compares_each_epoch_end_with_one_epoch_training():
     import pandas as pd
 
-    from onepoch import multi_epoch
+    from onepoch.analysis import multi_epoch
     frame = pd.concat([
         _curves("baseline", 0, [0.700, 0.690, 0.680]), _curves("baseline", 1, [0.702, 0.692, 0.682]),
         _curves("good", 0, [0.700, 0.720, 0.730]), _curves("good", 1, [0.702, 0.722, 0.732]),
@@ -295,7 +295,7 @@ def test_leaderboard_compares_each_epoch_end_with_one_epoch_training():
 
 
 def test_run_settings_labels_every_run_with_its_setting(tmp_path, monkeypatch):
-    from onepoch import multi_epoch
+    from onepoch.analysis import multi_epoch
     from onepoch.runs import runner
     data = tiny_data(1000, 100)
     monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path))
@@ -309,35 +309,10 @@ def test_run_settings_labels_every_run_with_its_setting(tmp_path, monkeypatch):
     assert frame[frame.remedy == "meda"]["meda"].all() and not frame[frame.remedy == "decay"]["meda"].any()
 
 
-def test_leaderboard_verdicts_follow_their_rules(tmp_path, monkeypatch):
-    import pandas as pd
-
-    from onepoch import claims, multi_epoch
-    monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path))
-    frame = pd.concat([
-        _curves("baseline", 0, [0.700, 0.690, 0.680]), _curves("baseline", 1, [0.702, 0.692, 0.682]),
-        _curves("lazy Adam (embeddings)", 0, [0.700, 0.690, 0.680]), _curves("lazy Adam (embeddings)", 1, [0.702, 0.69, 0.68]),
-        _curves("embedding L2 0.01", 0, [0.700, 0.720, 0.730]), _curves("embedding L2 0.01", 1, [0.702, 0.722, 0.732]),
-    ], ignore_index=True)
-    board = multi_epoch.leaderboard(frame)
-    row = claims.record_leaderboard(board, "beyond_one_epoch")
-    assert row["claim"] == "C2" and row["verdict"] == "partly agrees"  # one setting of three beats one epoch
-    assert "embedding L2 0.01" in row["measured"] and "[contradicts]" in row["measured"]
-    reg = claims.record_embedding_regularisation(board, "beyond_one_epoch")
-    assert reg["claim"] == "C8b" and reg["verdict"] in ("partly agrees", "disagrees")
-    lazy = claims.record_lazy_adam(board, "beyond_one_epoch")
-    assert lazy["claim"] == "C7b"
-    phase = pd.DataFrame({"syn_zipf": [0.5, 1.0, 2.0], "lr": [1e-3] * 3, "drop_mean": [0.02, 0.01, 0.0001],
-                          "drop_std": [0.001, 0.001, 0.001], "sharp_drop": [True, True, False],
-                          "best_mean": [0.7, 0.7, 0.7], "best_std": [0.01] * 3})
-    assert claims.record_phase_sparsity(phase, [0.5], [2.0], "phase_diagram")["verdict"] == "agrees"
-    assert claims.record_phase_sparsity(phase, [0.5], [1.0], "phase_diagram")["verdict"] == "partly agrees"
-
-
 def test_phase_table_says_where_a_later_epoch_beats_epoch_1_beyond_seed_noise(tmp_path, monkeypatch):
     import pandas as pd
 
-    from onepoch import claims, multi_epoch
+    from onepoch.analysis import multi_epoch
     monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path))
     frame = pd.concat([
         _curves("small", 0, [0.700, 0.690, 0.680]), _curves("small", 1, [0.702, 0.692, 0.682]),  # epoch 1 best
@@ -347,8 +322,3 @@ def test_phase_table_says_where_a_later_epoch_beats_epoch_1_beyond_seed_noise(tm
     table = multi_epoch.phase_table(frame, ["size"]).set_index("size")
     assert table.loc["dense", "later_gain_mean"] == pytest.approx(0.0295)
     assert list(table.later_beats.loc[["small", "dense", "noisy"]]) == [False, True, False]
-    sized = table.reset_index().assign(samples=lambda t: t["size"].map({"small": 1, "dense": 2, "noisy": 3}))
-    row = claims.record_data_size(sized, "phase_diagram", series="size")
-    assert row["claim"] == "C2" and row["verdict"] == "partly agrees"  # one size of three: a later epoch wins
-    assert "dense, 2 samples: later epochs 0.0295 ± " in row["measured"] and "[contradicts]" in row["measured"]
-    assert "2 x its seed standard deviation" in row["evidence"]

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from onepoch import claims, summary
+from onepoch.analysis import summary
 
 
 def curve(seed, values, steps_per_epoch=4, dataset="a"):
@@ -34,27 +34,6 @@ def test_peak_epochs_uses_the_seed_mean_curve():
                    curve(1, [0.5, 0.6, 0.5, 0.6, 0.6, 0.6, 0.6, 0.7, 0.6])])
     peak = summary.peak_epochs(f, ["dataset"]).iloc[0]
     assert peak.peak_epoch == 0.5 and peak.peak_value == pytest.approx(0.7) and peak.peak_in_epoch1
-
-
-def test_verdict_rule():
-    assert claims.all_some_none([True, True]) == "agrees"
-    assert claims.all_some_none([True, False]) == "partly agrees"
-    assert claims.all_some_none([False]) == "disagrees"
-    assert claims.all_some_none([]) == "disagrees"
-
-
-def test_record_sharp_drop_writes_a_computed_row(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path))
-    monkeypatch.delenv("ONEPOCH_CHAPTER", raising=False)
-    f = pd.concat([curve(s, [0.5, 0.6, 0.7, 0.8, 0.8, 0.7, 0.7, 0.7, 0.7], dataset=d)
-                   for s in range(3) for d in ("a", "b")])
-    table = summary.drop_table(f, ["dataset"])
-    row = claims.record_sharp_drop("C1", table, chapter="t")
-    assert row["verdict"] == "agrees" and "drop 0.1000" in row["measured"]
-    row = claims.record_sharp_drop("C3", table, chapter="t", expect_drop=False)
-    assert row["verdict"] == "disagrees"
-    from onepoch import ledger
-    assert set(ledger.table().claim) == {"C1", "C3"}
 
 
 def test_show_keeps_a_value_and_its_spread_together():

@@ -117,9 +117,14 @@ def _describe(frame: pd.DataFrame, config: RunConfig, varying: list[str]) -> pd.
     return frame
 
 
-def expand(configs, seeds) -> list[RunConfig]:
+def expand(configs, seeds, vary_data: bool = True) -> list[RunConfig]:
+    """Every configuration x seed; with `vary_data`, each seed also draws its own data (data_seed = seed),
+    except on synthetic data, whose data_seed picks the generated world itself (and its Bayes ceiling)."""
     configs = [configs] if isinstance(configs, RunConfig) else list(configs)
-    return [c.replace(seed=s) for c in configs for s in seeds] if seeds is not None else configs
+    if seeds is None:
+        return configs
+    return [c.replace(seed=s, **({"data_seed": s} if vary_data and c.dataset != "synthetic" else {}))
+            for c in configs for s in seeds]
 
 
 def _run_with(config: RunConfig, probes, progress) -> pd.DataFrame:
@@ -127,7 +132,7 @@ def _run_with(config: RunConfig, probes, progress) -> pd.DataFrame:
 
 
 def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | None = None,
-          probes=()) -> pd.DataFrame:
+          probes=(), vary_data: bool = True) -> pd.DataFrame:
     """Run every configuration x seed, in parallel processes, through the cache.
 
     Returns one frame: the runs' curves plus a column for each setting that
@@ -138,12 +143,19 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
 
     `probes` are callables that make a fresh callback per run (a probe class,
     or a `functools.partial` of one); their records join the curves.
+
+    `vary_data` (default): each seed also draws its own user split and
+    negatives (data_seed = seed), so the spread over seeds includes test-set
+    sampling error (what `onepoch.analysis.stats.seed_effect` relies on);
+    seed 0 keeps data seed 0, so its runs stay cached. Synthetic data keeps
+    its data_seed (it is the generated world, whose Bayes ceiling chapters
+    state). `vary_data=False`: every seed uses the configuration's data_seed.
     """
     from joblib import Parallel, delayed
 
     from onepoch.train.trainer import progress_enabled
 
-    jobs = expand(configs, seeds)
+    jobs = expand(configs, seeds, vary_data)
     if not jobs:
         return pd.DataFrame()
     settings = [c.as_dict() for c in jobs]  # as the runs use them (max_history=None: the data set's own)

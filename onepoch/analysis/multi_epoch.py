@@ -1,7 +1,7 @@
 """Training beyond one epoch: the remedies' leaderboard and the phase diagram's tables.
 
 Remedies (see `onepoch.train.remedies`) are named settings of a RunConfig,
-like the factors of `onepoch.factors`: `remedies(...)` lists them,
+like the factors of `onepoch.analysis.factors`: `remedies(...)` lists them,
 `leaderboard(...)` turns their curves into the numbers the chapter states:
 
 - per run (setting, seed): test AUC at the end of each epoch, the best test
@@ -10,11 +10,11 @@ like the factors of `onepoch.factors`: `remedies(...)` lists them,
   with **one-epoch training**: the baseline's test AUC at the end of epoch 1
   (the first epoch of every baseline run is exactly a one-epoch run).
 
-A setting "beats one epoch" when the seed mean of its test AUC at the end
-of some epoch k >= 2 exceeds the one-epoch baseline's mean by more than
-`MARGIN` times the larger of the two seed standard deviations (and by at
-least `MIN_GAIN`): a stopping rule that could be used in practice (train k
-epochs), judged against seed noise.
+A setting "beats one epoch" by the book's one C2 rule (`rules.RULES["C2-gain"]`):
+per seed, its best end-of-epoch test AUC over epochs k >= 2 minus the
+baseline's end of epoch 1 with the same seed (paired: they share the data and,
+for most remedies, epoch 1 itself); it beats one epoch when the 95% interval
+of that gain lies above `rules.NO_EFFECT_MARGIN`.
 
 For the synthetic phase diagram, `phase_table` gives per cell (sparsity x
 learning rate, or data size) the drop at the epoch-2 boundary, where the
@@ -27,11 +27,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from onepoch.summary import drop_table, is_sharp, peak_epochs, pm
+from onepoch.analysis import rules
+from onepoch.analysis.stats import Verdict, directional, paired_effect, seed_effect
+from onepoch.analysis.summary import drop_table, is_sharp, peak_epochs, pm
 
 BASELINE = "baseline"
-MARGIN = 2.0  # seed standard deviations
-MIN_GAIN = 0.001  # AUC: smaller gains are not "beating" one epoch whatever the noise
 
 
 def remedies(emb_l2s=(1e-6, 1e-4, 1e-2), emb_decays=(10.0, 100.0), lr_decay: float = 0.1,
@@ -105,12 +105,15 @@ def leaderboard(frame: pd.DataFrame, name: str = "remedy", baseline: str = BASEL
     table = table.merge(drops, on=by, how="left")
     epochs = epochs_in(table)
     later = [k for k in epochs if k >= 2]
+    per_run["later"] = per_run[[f"end_{k}" for k in later]].max(axis=1) if later else np.nan
     out = []
     for ds, part in table.groupby("dataset", sort=False):
         base = part[part[name] == baseline]
         if base.empty:
             raise ValueError(f"no {baseline!r} rows for data set {ds!r}: the leaderboard compares with it")
         one_mean, one_std = float(base["end_1_mean"].iloc[0]), float(base["end_1_std"].iloc[0])
+        runs = per_run[per_run["dataset"] == ds]
+        one_epoch = runs[runs[name] == baseline].set_index("seed")["end_1"]
         for _, r in part.iterrows():
             r = r.copy()
             r["one_epoch_mean"], r["one_epoch_std"] = one_mean, one_std
@@ -120,22 +123,29 @@ def leaderboard(frame: pd.DataFrame, name: str = "remedy", baseline: str = BASEL
                 r["best_end_mean"], r["best_end_std"] = r[f"end_{k}_mean"], r[f"end_{k}_std"]
                 r["gain"] = r["best_end_mean"] - one_mean
                 r["gain_over_own_epoch1"] = r["best_end_mean"] - r["end_1_mean"]
-                r["beats_one_epoch"] = beats(r["best_end_mean"], r["best_end_std"], one_mean, one_std)
+                paired = paired_effect(runs[runs[name] == r[name]].set_index("seed")["later"], one_epoch)
+                r["paired_gain"], r["paired_gain_low"], r["paired_gain_high"] = paired.estimate, paired.low, paired.high
+                r["c2_verdict"] = str(directional(paired.ci, rules.NO_EFFECT_MARGIN))  # 'agrees': beats one epoch
+                r["beats_one_epoch"] = r["c2_verdict"] == Verdict.AGREES.value
             out.append(r)
     return pd.DataFrame(out).reset_index(drop=True)
 
 
-def beats(mean: float, std: float, base_mean: float, base_std: float) -> bool:
-    noise = max(0.0 if not np.isfinite(std) else std, 0.0 if not np.isfinite(base_std) else base_std)
-    gain = mean - base_mean
-    return bool(gain > MIN_GAIN and gain > MARGIN * noise)
+def _gain_text(estimate: float, low: float, high: float) -> str:
+    if not np.isfinite(low):
+        return f"{estimate:+.4f} [n/a]"
+    return f"{estimate:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
-LATER_RULE = (f"a later epoch beats epoch 1 when the runs' gain (best end of a later epoch minus their end of "
-              f"epoch 1) exceeds {MARGIN:g} x its seed standard deviation and {MIN_GAIN} AUC on average")
-BEATS_RULE = (f"a setting beats one epoch when the seed-mean test AUC at the end of some epoch k >= 2 exceeds the "
-              f"baseline's at the end of epoch 1 by more than {MARGIN:g} x the larger seed standard deviation and "
-              f"by more than {MIN_GAIN} AUC")
+def _beats_word(verdict: str) -> str:
+    return {"agrees": "yes", "disagrees": "no"}.get(verdict, "inconclusive")
+
+
+LATER_RULE = ("a later epoch beats epoch 1 when the 95% interval over seeds of the runs' gain (best end of a "
+              f"later epoch minus their end of epoch 1) lies above {rules.NO_EFFECT_MARGIN} AUC (rule C2-gain)")
+BEATS_RULE = ("a setting beats one epoch when the 95% interval over seeds of its gain (per seed: its best end of "
+              "an epoch k >= 2 minus the baseline's end of epoch 1 with the same seed) lies above "
+              f"{rules.NO_EFFECT_MARGIN} AUC (rule C2-gain); 'no' when it lies below, else inconclusive")
 
 
 def readable_leaderboard(table: pd.DataFrame, name: str = "remedy") -> pd.DataFrame:
@@ -149,9 +159,10 @@ def readable_leaderboard(table: pd.DataFrame, name: str = "remedy") -> pd.DataFr
                                  zip(order["best_mean"], order["best_std"], order["best_epoch_mean"])]
     show["drop at epoch 2"] = [f"{pm(m, s)}{' (sharp)' if x else ''}" for m, s, x in
                                zip(order["drop_mean"], order["drop_std"], order["sharp_drop"])]
-    show["best end (epoch >= 2) - one epoch"] = [f"{g:+.4f} (epoch {int(k)})" for g, k in
-                                                  zip(order["gain"], order["best_end_epoch"])]
-    show["beats one epoch"] = ["yes" if x else "no" for x in order["beats_one_epoch"]]
+    show["later epochs - one epoch [95% CI]"] = [_gain_text(g, lo, hi) for g, lo, hi in
+                                                  zip(order["paired_gain"], order["paired_gain_low"],
+                                                      order["paired_gain_high"])]
+    show["beats one epoch"] = [_beats_word(v) for v in order["c2_verdict"]]
     return show.reset_index(drop=True)
 
 
@@ -178,8 +189,12 @@ def phase_table(frame: pd.DataFrame, by: list[str], ceilings: dict | None = None
         ends["later_gain"] = ends[[f"end_{k}" for k in ks[1:]]].max(axis=1) - ends["end_1"]
         gain = ends.groupby(by, sort=False)["later_gain"].agg(["mean", "std"])
         gain.columns = ["later_gain_mean", "later_gain_std"]
-        # each run's own gain (paired): its seed spread is the noise the rule compares with
-        gain["later_beats"] = [beats(m, sd, 0.0, 0.0) for m, sd in zip(gain["later_gain_mean"], gain["later_gain_std"])]
+        # each run's own gain (paired), judged by rule C2-gain on its 95% interval over seeds
+        effects = ends.groupby(by, sort=False)["later_gain"].apply(seed_effect)
+        gain["later_gain_low"] = [e.low for e in effects]
+        gain["later_gain_high"] = [e.high for e in effects]
+        gain["later_verdict"] = [str(directional(e.ci, rules.NO_EFFECT_MARGIN)) for e in effects]
+        gain["later_beats"] = gain["later_verdict"] == Verdict.AGREES.value
         table = table.merge(gain.reset_index(), on=by)
     if ceilings is not None:
         table["bayes_auc"] = [ceilings[tuple(r[c] for c in by)] for _, r in table.iterrows()]
@@ -194,8 +209,9 @@ def readable_phase(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     show["peak epoch (mean curve)"] = [f"{x:.2f}" for x in table["peak_epoch"]]
     if "later_gain_mean" in table:
         # later-epoch gain: best end of a later epoch minus the end of epoch 1; "wins" by LATER_RULE
-        show["later-epoch gain"] = [pm(m, s) for m, s in zip(table["later_gain_mean"], table["later_gain_std"])]
-        show["later epoch wins"] = ["yes" if x else "no" for x in table["later_beats"]]
+        show["later-epoch gain [95% CI]"] = [_gain_text(m, lo, hi) for m, lo, hi in
+                                             zip(table["later_gain_mean"], table["later_gain_low"], table["later_gain_high"])]
+        show["later epoch wins"] = [_beats_word(v) for v in table["later_verdict"]]
     show["best test AUC"] = [pm(m, s) for m, s in zip(table["best_mean"], table["best_std"])]
     if "bayes_auc" in table:
         show["Bayes-optimal AUC"] = [f"{x:.4f}" for x in table["bayes_auc"]]
@@ -209,5 +225,5 @@ def eval_every_for(train_samples: int, batch_size: int = 128, per_epoch: int = 1
     return max(1, (train_samples // batch_size) // per_epoch)
 
 
-__all__ = ["BASELINE", "BEATS_RULE", "LATER_RULE", "at_epoch_ends", "beats", "epoch_ends", "eval_every_for", "is_sharp",
+__all__ = ["BASELINE", "BEATS_RULE", "LATER_RULE", "at_epoch_ends", "epoch_ends", "eval_every_for", "is_sharp",
            "leaderboard", "phase_table", "readable_leaderboard", "readable_phase", "remedies", "run_settings"]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from onepoch.config import RunConfig
 from onepoch.runs import sweep
-from onepoch.summary import drop_table, peak_epochs, pm
+from onepoch.analysis.summary import drop_table, peak_epochs, pm
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Study:
                             **{**args, **kwargs})
 
     def show(self):
-        from onepoch.summary import show
+        from onepoch.analysis.summary import show
 
         return show(readable(self.table, self.factor.name))
 

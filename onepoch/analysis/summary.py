@@ -7,18 +7,19 @@ Per run (one setting, one seed), on the test split:
 - `drop`: end_epoch1 - first_epoch2 (positive = the metric fell);
 - `min_epoch2`: the lowest value in epoch 2;
 - `best`, `best_epoch`: the best value over the whole run and when.
-Then mean and standard deviation over seeds per setting. A drop counts as
-"sharp" when its mean exceeds `SHARP` times its standard deviation over
-seeds and also an absolute floor, so seed noise alone cannot make one.
+Then mean and standard deviation over seeds per setting. The tables' "sharp"
+column (mean > `SHARP` seed standard deviations and an absolute floor) is
+descriptive: the ledger's verdicts use `onepoch.analysis.measures` (effects
+with 95% intervals, the placebo-boundary sharpness) and `rules`.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-SHARP = 3.0  # drop / seed std
-MIN_DROP = 0.002  # AUC points: smaller drops are not "sharp" whatever the noise
-MIN_RATIO = 1.2  # per-step update: smaller rises are not a "jump" whatever the noise
+from onepoch.analysis.rules import SEED_MIN_DROP as MIN_DROP  # descriptive columns only; verdicts: rules.RULES
+from onepoch.analysis.rules import SEED_SHARP as SHARP
+from onepoch.analysis.rules import UPDATE_RATIO as MIN_RATIO
 
 
 def boundary_drops(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test",
@@ -132,15 +133,9 @@ def each_epoch_drops(frame: pd.DataFrame, by: list[str], metric: str = "auc", sp
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
-def update_jumps(frame: pd.DataFrame, by: list[str], window: int = 50, prefix: str = "update:") -> pd.DataFrame:
-    """Per-step update size around the epoch-2 boundary, per part (embedding, fc1, ...).
-
-    Per run: mean l-infinity update over the last `window` steps of epoch 1
-    and over the first `window` steps of epoch 2, and their ratio; then mean
-    and std over seeds. A part "jumps" when the ratio's mean minus 3 std
-    exceeds 1 (the rise is larger than seed noise) and the mean ratio is
-    above `MIN_RATIO` (a rise of at least 20%).
-    """
+def update_ratios(frame: pd.DataFrame, by: list[str], window: int = 50, prefix: str = "update:") -> pd.DataFrame:
+    """Per run (by + part + seed): mean l-infinity update over the last `window` steps of epoch 1 (`before`),
+    over the first `window` steps of epoch 2 (`after`), and `ratio` = after / before."""
     rows = frame[frame["metric"].str.startswith(prefix)].copy()
     rows["part"] = rows["metric"].str[len(prefix):]
     out = []
@@ -150,7 +145,18 @@ def update_jumps(frame: pd.DataFrame, by: list[str], window: int = 50, prefix: s
         before = run[(run.step > steps_per_epoch - window) & (run.step <= steps_per_epoch)]["value"].mean()
         after = run[(run.step > steps_per_epoch) & (run.step <= steps_per_epoch + window)]["value"].mean()
         out.append(dict(zip([*by, "part", "seed"], key), before=before, after=after, ratio=after / before))
-    per_run = pd.DataFrame(out)
+    return pd.DataFrame(out)
+
+
+def update_jumps(frame: pd.DataFrame, by: list[str], window: int = 50, prefix: str = "update:") -> pd.DataFrame:
+    """Per-step update size around the epoch-2 boundary, per part (embedding, fc1, ...).
+
+    `update_ratios` per run, then mean and std over seeds. The `jumps` column
+    (descriptive; the verdict is `claims.record_update_jumps`'s) holds when
+    the ratio's mean minus 3 std exceeds 1 and the mean ratio is above
+    `MIN_RATIO`.
+    """
+    per_run = update_ratios(frame, by, window, prefix)
     agg = per_run.groupby([*by, "part"], sort=False)[["before", "after", "ratio"]].agg(["mean", "std"])
     agg.columns = [f"{c}_{s}" for c, s in agg.columns]
     agg = agg.reset_index()

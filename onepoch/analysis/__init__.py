@@ -1,0 +1,9 @@
+"""The analysis layer: runs' curves -> tables, effects with intervals, verdicts, the ledger.
+
+- `summary`, `factors`, `multi_epoch`: the numbers chapters state (drops, peaks, leaderboards);
+- `stats`: effects with 95% intervals and the verdict decisions; `rules`: every bound and margin;
+- `claims`: the paper's claims judged from measurements (`claim_texts`: their wording);
+- `ledger`: storage of the rows; `ledger_page`: the reconciled ledger page.
+
+Import order has no cycle: rules <- stats <- claims -> ledger; ledger_page -> ledger, claim_texts, stats.
+"""
