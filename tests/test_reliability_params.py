@@ -34,7 +34,7 @@ SMALL = dict(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_
     ("dataset", "books", DATASETS),
     ("optimizer", "adamw", OPTIMIZERS),
     ("activation", "gelu", ACTIVATIONS),
-    ("model", "din", MODELS),
+    ("model", "dien", MODELS),
     ("construction", "all", CONSTRUCTIONS),
     ("sparsity", "prune", SPARSITY),
 ])
