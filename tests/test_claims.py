@@ -125,3 +125,27 @@ def test_long_tail_row_carries_the_largest_share_without_an_interval():
     row = claims.record_long_tail(shares, "ch")
     assert row["verdict"] == "disagrees" and row["effect"] == pytest.approx(0.11) and row["ci"] == [None, None]
     assert claims.record_long_tail(shares.iloc[:1], "ch")["verdict"] == "agrees"
+
+
+@pytest.mark.parametrize("kw, verdict", [(dict(drop=0.0), "agrees"), (dict(drop=0.02), "disagrees"),
+                                         (dict(drop=0.002, drop_sd=0.004, noise=0.0002), "inconclusive"),
+                                         (dict(drop=0.0, level=0.5), "not testable")])
+def test_no_drop_rule_every_verdict(kw, verdict):
+    assert claims.record_drop("C3", runs(dataset="a", **kw), ["dataset"], "ch", rule="no-drop")["verdict"] == verdict
+
+
+def test_keeps_drop_can_be_inconclusive():
+    from onepoch import RunConfig
+    settings = {"1": {"emb_dim": 1}, "8": {"emb_dim": 8}}
+    unsure = _study(settings, [runs(dataset="a", emb_dim="1", drop=0.002, drop_sd=0.004, noise=0.0002),
+                               runs(dataset="a", emb_dim="8", drop=0.02)])
+    assert claims.record_keeps_drop("C4", [unsure], RunConfig(), "ch")["verdict"] == "inconclusive"
+
+
+def test_finetune_and_each_epoch_are_not_testable_without_a_drop_to_begin_with():
+    flat = pd.concat([runs(dataset="a", finetune=f, drop=0.0) for f in ("all", "mlp", "embedding")], ignore_index=True)
+    assert claims.record_finetune(flat, "ch")["verdict"] == "not testable"
+    arms = pd.concat([runs(dataset="a", finetune="all"), runs(dataset="a", finetune="mlp"),
+                      runs(dataset="a", finetune="embedding", drop=0.0)], ignore_index=True)
+    assert claims.record_finetune(arms, "ch")["verdict"] == "agrees"
+    assert claims.record_each_epoch(runs(dataset="a", drop=0.0), "ch")["verdict"] == "not testable"

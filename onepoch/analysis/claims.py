@@ -17,6 +17,7 @@ from onepoch.analysis.measures import effects, paired_difference, per_run, setti
 from onepoch.analysis.stats import Effect, Verdict, all_of, at_most, directional, precondition, seed_effect
 from onepoch.analysis.verdict_rows import Part, headline, record_parts, rows_table, untestable, verdict_counts  # noqa: F401,E501
 
+
 def _label(row, by) -> str:
     return " ".join(str(row[c]) for c in by)
 
