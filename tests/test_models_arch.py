@@ -51,9 +51,10 @@ def test_fm_logit_is_bias_plus_first_order_plus_pairwise_by_hand():
     ids = some_ids()
     with torch.no_grad():
         v, w = m.embedding(ids), m.linear(ids)[..., 0]
+    out = m(ids).detach()
     for r in range(len(ids)):
         pairs = sum(float(v[r, f] @ v[r, g]) for f, g in itertools.combinations(range(5), 2))
-        assert float(m(ids)[r]) == pytest.approx(0.3 + float(w[r].sum()) + pairs, abs=1e-6)
+        assert float(out[r]) == pytest.approx(0.3 + float(w[r].sum()) + pairs, abs=1e-6)
 
 
 def test_one_cross_layer_by_hand_full_and_low_rank():
@@ -186,3 +187,28 @@ def test_finetuning_one_part_after_epoch_1_leaves_the_other_unchanged(name, part
     same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a, b))
     assert same(snap.before[frozen], snap.after[frozen])
     assert not same(snap.before[part], snap.after[part])
+
+
+def test_attention_spread_probe_is_zero_for_mean_pooling_and_leaves_the_curves_alone():
+    from onepoch.probes.attention import AttentionSpreadProbe
+
+    data = TinyData(train=learnable(1000, 0), test=learnable(300, 1), vocab_size=1 + 300 + 150 + 10)
+    config = RunConfig(model="din", epochs=1, batch_size=64, eval_every=5, hidden=(16, 8), train_eval_size=200)
+    with one_thread():
+        plain = fit(config, data, progress=False)
+        probed = fit(config, data, callbacks=[AttentionSpreadProbe(rows=200)], progress=False)
+    spread = probed[probed.metric.str.startswith("attention_spread")]
+    assert set(spread.metric) == {"attention_spread:hist_item_ids", "attention_spread:hist_cat_ids"}
+    assert (spread.value > 0).all()
+    assert probed[~probed.metric.str.startswith("attention_spread")].reset_index(drop=True).equals(plain)
+
+    class Uniform(AttentionSpreadProbe):
+        def on_evaluate(self, state):
+            with torch.no_grad():
+                for unit in state.model.attention:
+                    unit.net[-1].weight.zero_()
+            super().on_evaluate(state)
+
+    with one_thread():
+        uniform = fit(config.replace(epochs=1), data, callbacks=[Uniform(rows=200)], progress=False)
+    assert uniform[uniform.metric.str.startswith("attention_spread")].value.max() < 1e-6

@@ -39,20 +39,24 @@ class DIN(EmbeddingSplit, nn.Module):
     def pooled(self, bags: Bags) -> torch.Tensor:
         """(B, F, d): history fields attention-pooled, the others mean-pooled."""
         v = self.embedding(bags)
+        columns = list(v.unbind(dim=1))
+        for hist, rows, keys, weights in self.attend(bags, v):
+            columns[hist] = torch.zeros_like(columns[hist]).index_add(0, rows, weights[:, None] * keys)
+        return torch.stack(columns, dim=1)
+
+    def attend(self, bags: Bags, v: torch.Tensor):
+        """Per attended history field: (its column, each entry's row, the entries' embeddings, their
+        weights), the weights summing to 1 within a row. `v`: the mean-pooled fields (B, F, d)."""
         if not self.pairs:
-            return v
+            return
         n_fields = len(self.embedding.layout.names)
         counts = torch.diff(bags.offsets, append=torch.tensor([len(bags.ids)]))
         bag = torch.repeat_interleave(torch.arange(len(bags.offsets)), counts)  # the bag of every id
-        columns = list(v.unbind(dim=1))
         for (hist, target), unit in zip(self.pairs, self.attention):
             entries = (bag % n_fields == hist).nonzero().squeeze(1)
             rows = bag[entries] // n_fields
             keys = self.embedding.table(bags.ids[entries])
-            weights = segment_softmax(unit(v[rows, target], keys), rows, bags.rows)
-            columns[hist] = torch.zeros_like(columns[hist]).index_add(0, rows, weights[:, None] * keys)
-        return torch.stack(columns, dim=1)
-
+            yield hist, rows, keys, segment_softmax(unit(v[rows, target], keys), rows, bags.rows)
 
 def build(config, vocab_size: int, layout: FieldLayout) -> DIN:
     return DIN(vocab_size, layout, **paper_settings(config))

@@ -1,0 +1,193 @@
+"""The architectures chapter's measurements: the one-epoch phenomenon across CTR models.
+
+Every architecture (onepoch.models.ARCHITECTURES) is trained on the same data
+sets with the same seeds, so its numbers pair with the paper's model's seed
+by seed. Per run (`analysis.measures.per_run`): the drop of test AUC at each
+epoch boundary and where the best evaluation falls; per (data set,
+architecture): effects with 95% intervals and the verdicts of the book's
+rules (`analysis.rules`: 'drop' = interval above 0.002 AUC, 'no-drop' =
+interval below the 0.002 margin, fixed up front); fine-tuning arms after
+epoch 1; parameter counts and the cost of an epoch; and the ledger rows C3,
+C14 and C3b (the structural hypothesis).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from onepoch.analysis import claims, ledger, measures, rules, summary
+from onepoch.analysis.stats import Effect, Verdict, all_of, paired_effect, pooled, precondition
+from onepoch.analysis.verdict_rows import Part, record_parts, untestable
+from onepoch.config import RunConfig
+from onepoch.models import HAS_MLP, FieldLayout, build_model, parameter_counts
+from onepoch.runs.cache import ResultCache
+from onepoch.runs.runner import data_checksum, expand, load_data, result_key, sweep
+
+BY = ["data", "model"]
+STRUCTURAL = ("(Sec. 5, structural) The phenomenon comes from the MLP: models that keep the embeddings but have "
+              "no MLP (factorization machine, logistic regression) show no drop at the start of epoch 2 on data "
+              "where the models with an MLP do.")
+STRUCTURAL_RULE = ("per data set where some model with an MLP drops (its 'drop' verdict agrees; else not testable), "
+                   "every model without an MLP (fm, lr) must not drop ('no-drop': the 95% interval of its drop lies "
+                   f"below the {rules.NO_EFFECT_MARGIN} AUC margin, fixed before the runs); combined as "
+                   "'every-setting'")
+
+
+def grid(bases: dict[str, RunConfig], architectures, seeds, n_jobs=None, probes: dict | None = None,
+         **changes) -> pd.DataFrame:
+    """Curves of every architecture on every data set (`bases`: label -> RunConfig), with a `data` column.
+    `probes`: model name -> probe factories for that model's runs (probes only read: same curves)."""
+    probes = probes or {}
+    frames = []
+    for label, base in bases.items():
+        plain = [a for a in architectures if a not in probes]
+        if plain:
+            frames.append(sweep([base.replace(model=a, **changes) for a in plain], seeds=seeds, n_jobs=n_jobs)
+                          .assign(data=label))
+        for a in [a for a in architectures if a in probes]:
+            frames.append(sweep([base.replace(model=a, **changes)], seeds=seeds, n_jobs=n_jobs, probes=probes[a])
+                          .assign(data=label))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _boundaries(frame: pd.DataFrame) -> range:
+    return range(1, int(np.floor(frame["epoch"].max() + 1e-9)))
+
+
+def per_run(frame: pd.DataFrame, by=BY) -> pd.DataFrame:
+    """One row per run and boundary k -> k + 1 (column `boundary`), `measures.per_run`'s numbers."""
+    return pd.concat([measures.per_run(frame, list(by), boundary=k).assign(boundary=k) for k in _boundaries(frame)],
+                     ignore_index=True)
+
+
+def effects(frame: pd.DataFrame, by=BY) -> pd.DataFrame:
+    """`measures.effects` at every boundary (column `boundary`)."""
+    return pd.concat([measures.effects(frame, list(by), boundary=k).assign(boundary=k) for k in _boundaries(frame)],
+                     ignore_index=True)
+
+
+def versus_dnn(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (data, model, boundary): the model's drop minus the paper's model's, paired by seed (`Effect`)."""
+    rows = []
+    for (data, boundary), part in runs.groupby(["data", "boundary"], sort=False):
+        dnn = part[part.model == "dnn"].set_index("seed")["drop"]
+        for model, other in part[part.model != "dnn"].groupby("model", sort=False):
+            rows.append(dict(data=data, model=model, boundary=boundary,
+                             versus_dnn=paired_effect(other.set_index("seed")["drop"], dnn)))
+    return pd.DataFrame(rows)
+
+
+def drop_table(table: pd.DataFrame, vs: pd.DataFrame) -> pd.DataFrame:
+    """The effects at every boundary as text: drop with interval and its verdicts, and minus dnn's drop."""
+    merged = table.merge(vs, on=["data", "model", "boundary"], how="left")
+    return pd.DataFrame({
+        "data": merged.data, "model": merged.model, "boundary": [f"{b} -> {b + 1}" for b in merged.boundary],
+        "end of epoch 1": merged.end_1.round(4),
+        "drop [95% CI]": [e.text() for e in merged["drop"]],
+        "drops": [str(v) for v in merged.drop_verdict], "does not drop": [str(v) for v in merged.no_drop_verdict],
+        "placebo z [95% CI]": [e.text(1) for e in merged.z],
+        "minus dnn's drop [95% CI]": [e.text() if isinstance(e, Effect) else "-" for e in merged.versus_dnn],
+        "seeds": merged.n_seeds})
+
+
+def best_epochs(frame: pd.DataFrame, runs: pd.DataFrame, by=BY) -> pd.DataFrame:
+    """Where the seed-mean test AUC peaks, and the best evaluation of each seed (mean, min, max epoch)."""
+    peaks = summary.peak_epochs(frame, list(by))
+    first = runs[runs.boundary == 1]
+    spread = first.groupby(list(by), sort=False)["best_epoch"].agg(["mean", "min", "max"]).reset_index()
+    spread = spread.rename(columns={"mean": "best_epoch_mean", "min": "best_epoch_min", "max": "best_epoch_max"})
+    seeds_in_1 = first.groupby(list(by), sort=False)["peak_in_epoch1"].sum().rename("seeds_peak_in_epoch1")
+    return peaks.merge(spread, on=list(by)).merge(seeds_in_1.reset_index(), on=list(by))
+
+
+def finetune_effects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Effects at the 1 -> 2 boundary per (data, model, finetune) arm."""
+    return measures.effects(frame, ["data", "model", "finetune"], boundary=1)
+
+
+def costs(bases: dict[str, RunConfig], architectures, seeds) -> pd.DataFrame:
+    """Parameters (embedding / other / total) and training seconds per epoch (mean over the cached runs of
+    `seeds`: each run's whole training time, evaluations included, over its epochs)."""
+    store, rows = ResultCache(), []
+    for label, base in bases.items():
+        data = load_data(base)
+        layout = FieldLayout.of(data.train, base.fields)
+        for a in architectures:
+            config = base.replace(model=a)
+            counts = parameter_counts(build_model(config, data.vocab_size, layout))
+            seconds = []
+            for c in expand([config], seeds):
+                hit = store.get(result_key(c, data_checksum(c)))
+                if hit is None and a == "din":  # the chapter's din runs carry the attention probe
+                    from onepoch.probes.attention import AttentionSpreadProbe
+                    hit = store.get(result_key(c, data_checksum(c), [AttentionSpreadProbe().cache_key]))
+                if hit is not None and "seconds" in hit:
+                    seconds.append(hit["seconds"] / c.epochs)
+            rows.append(dict(data=label, model=a, **counts,
+                             seconds_per_epoch=float(np.mean(seconds)) if seconds else np.nan))
+    return pd.DataFrame(rows)
+
+
+# -- ledger rows ------------------------------------------------------------------------------
+
+def record_c3(frame: pd.DataFrame, chapter: str) -> dict:
+    """C3 on every data set of the chapter: logistic regression does not drop ('no-drop')."""
+    return claims.record_drop("C3", frame[frame.model == "lr"], ["data"], chapter, rule="no-drop")
+
+
+def record_c14(ft: pd.DataFrame, chapter: str) -> dict:
+    """C14 per (data, model): only the MLP part trained drops ('drop'), only the embeddings does not
+    ('no-drop'); not testable where the run training everything ('none' arm) shows no drop."""
+    parts = []
+    for (data, model), part in ft.groupby(["data", "model"], sort=False):
+        arms = part.set_index("finetune")
+        why = None
+        if "none" in arms.index:
+            why = arms.loc["none", "untestable"] or precondition(baseline_drop=arms.loc["none", "drop_verdict"])
+        for arm, rule in (("mlp", "drop"), ("embedding", "no-drop")):
+            if arm in arms.index:
+                label = f"{data} {model} only {arm} trained"
+                r = arms.loc[arm]
+                parts.append(untestable(label, f"baseline-drops fails: {why}", r["drop"]) if why
+                             else claims.drop_part(r, label, rule))
+    evidence = ("Architectures: for fm the 'MLP' part is its first-order weights and bias. The baseline is the run "
+                "that keeps training everything with its optimizer.")
+    return record_parts("C14", parts, chapter, "finetune", evidence=evidence, what="drop of the first deciding arm")
+
+
+def structural_parts(table: pd.DataFrame, boundary: int = 1) -> list[Part]:
+    """The structural hypothesis per (data set, model without an MLP), by STRUCTURAL_RULE."""
+    parts = []
+    for data, part in table[table.boundary == boundary].groupby("data", sort=False):
+        with_mlp = part[part.model.map(HAS_MLP)]
+        dropping = [r.model for r in with_mlp.itertuples() if r.drop_verdict is Verdict.AGREES]
+        for _, r in part[~part.model.map(HAS_MLP)].iterrows():
+            label = f"{data} {r.model}"
+            if not dropping:
+                parts.append(untestable(label, "baseline-drops fails: no model with an MLP drops here", r["drop"]))
+            else:
+                p = claims.drop_part(r, label, "no-drop")
+                parts.append(Part(p.label, p.verdict, p.effect, p.text + f" (with an MLP, dropping: {', '.join(dropping)})"))
+    return parts
+
+
+def record_structural(table: pd.DataFrame, chapter: str) -> dict:
+    """Ledger row C3b: the structural hypothesis (a claim beyond the paper's list, so written here)."""
+    parts = structural_parts(table)
+    verdict = all_of(p.verdict for p in parts)
+    testable = [p for p in parts if p.verdict is not Verdict.NOT_TESTABLE and p.effect is not None]
+    shown = pooled([p.effect for p in testable]) if len(testable) > 1 else (testable[0].effect if testable else None)
+    number = lambda x: float(x) if x is not None and math.isfinite(x) else None  # noqa: E731
+    row = dict(claim="C3b", paper_says=STRUCTURAL, verdict=str(verdict), chapter=chapter,
+               measured="; ".join(f"{p.text} [{p.verdict}]" for p in parts) or "nothing measured",
+               evidence=(f"Rule structural: {STRUCTURAL_RULE}. Effect shown: drop of the models without an MLP, "
+                         f"pooled over {len(testable)} testable cases." if testable else
+                         f"Rule structural: {STRUCTURAL_RULE}."),
+               effect=None if shown is None else number(shown.estimate),
+               ci=None if shown is None else [number(x) for x in shown.ci],
+               n_seeds=None if shown is None else shown.n_seeds, rule="structural")
+    ledger.record(**row)
+    return {**row, "effect_of": f"drop of the models without an MLP, pooled over {len(testable)} testable cases"
+            if testable else ""}
