@@ -22,24 +22,24 @@ def verdict(t):
 
 
 def test_structural_hypothesis_agrees_when_models_without_mlp_stay_flat_where_mlp_models_drop():
-    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): FLAT, ("a", "lr"): FLAT})) is Verdict.AGREES
+    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): FLAT, ("a", "lr"): FLAT})) == Verdict.AGREES
 
 
 def test_structural_hypothesis_disagrees_when_fm_drops_too():
-    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): DROPS, ("a", "lr"): FLAT})) is Verdict.DISAGREES
+    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): DROPS, ("a", "lr"): FLAT})) == Verdict.DISAGREES
 
 
 def test_structural_hypothesis_is_inconclusive_on_a_wide_interval():
     wide = [-0.01, 0.002, 0.015]
-    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): wide, ("a", "lr"): FLAT})) is Verdict.INCONCLUSIVE
+    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): wide, ("a", "lr"): FLAT})) == Verdict.INCONCLUSIVE
 
 
 def test_structural_hypothesis_is_not_testable_without_a_drop_or_without_learning():
-    assert verdict(table({("a", "dnn"): FLAT, ("a", "fm"): FLAT, ("a", "lr"): FLAT})) is Verdict.NOT_TESTABLE
-    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): FLAT}, end_1=0.52)) is Verdict.NOT_TESTABLE
+    assert verdict(table({("a", "dnn"): FLAT, ("a", "fm"): FLAT, ("a", "lr"): FLAT})) == Verdict.NOT_TESTABLE
+    assert verdict(table({("a", "dnn"): DROPS, ("a", "fm"): FLAT}, end_1=0.52)) == Verdict.NOT_TESTABLE
     # a data set without the phenomenon does not count against one where the hypothesis holds
     both = table({("a", "dnn"): DROPS, ("a", "fm"): FLAT, ("b", "dnn"): FLAT, ("b", "fm"): DROPS})
-    assert verdict(both) is Verdict.AGREES
+    assert verdict(both) == Verdict.AGREES
 
 
 def test_c14_parts_need_the_mlp_arm_to_drop_and_the_embedding_arm_not_to(tmp_path, monkeypatch):

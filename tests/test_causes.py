@@ -30,12 +30,12 @@ def test_a_control_that_removes_the_drop_is_told_apart_from_one_that_keeps_it():
     table = causes.control_effects(pd.concat([plain, kept, removed]), ["dataset"], "control", plain="plain")
     row = {r["control"]: r for _, r in table.iterrows()}
     assert str(row["plain"]["drops"]) == "agrees"
-    assert causes.removes_drop(row["removed"], row["plain"]) is Verdict.AGREES
-    assert causes.removes_drop(row["kept"], row["plain"]) is Verdict.DISAGREES
+    assert causes.removes_drop(row["removed"], row["plain"]) == Verdict.AGREES
+    assert causes.removes_drop(row["kept"], row["plain"]) == Verdict.DISAGREES
     # per seed s: plain drops 0.0275 + 0.001 s, removed -0.0025 + 0.0001 s (the curve rises 0.0025 an evaluation)
     assert np.isclose(row["removed"]["vs_plain"].estimate, -0.03 - 0.0009 * 1.5)
     flat = table.assign(drops="disagrees")
-    assert causes.removes_drop(flat.iloc[2], flat.iloc[0]) is Verdict.NOT_TESTABLE
+    assert causes.removes_drop(flat.iloc[2], flat.iloc[0]) == Verdict.NOT_TESTABLE
 
 
 def test_update_ratios_see_a_jump_in_the_mean_update():

@@ -19,7 +19,7 @@ def test_seed_effect_is_the_t_interval_over_seeds():
     assert e.high - 2.0 == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-5)  # t(2, .975) x sd / sqrt(n)
     one = stats.seed_effect([0.5, float("nan")])
     assert one.estimate == 0.5 and math.isnan(one.low) and one.n_seeds == 1
-    assert stats.directional(one.ci, 0.0) is Verdict.INCONCLUSIVE  # one seed: no interval, no verdict
+    assert stats.directional(one.ci, 0.0) == Verdict.INCONCLUSIVE  # one seed: no interval, no verdict
 
 
 def test_paired_effect_aligns_seeds():

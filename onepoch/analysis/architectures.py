@@ -162,7 +162,7 @@ def structural_parts(table: pd.DataFrame, boundary: int = 1) -> list[Part]:
     parts = []
     for data, part in table[table.boundary == boundary].groupby("data", sort=False):
         with_mlp = part[part.model.map(HAS_MLP)]
-        dropping = [r.model for r in with_mlp.itertuples() if r.drop_verdict is Verdict.AGREES]
+        dropping = [r.model for r in with_mlp.itertuples() if r.drop_verdict == Verdict.AGREES]
         for _, r in part[~part.model.map(HAS_MLP)].iterrows():
             label = f"{data} {r.model}"
             if not dropping:
@@ -177,7 +177,7 @@ def record_structural(table: pd.DataFrame, chapter: str) -> dict:
     """Ledger row C3b: the structural hypothesis (a claim beyond the paper's list, so written here)."""
     parts = structural_parts(table)
     verdict = all_of(p.verdict for p in parts)
-    testable = [p for p in parts if p.verdict is not Verdict.NOT_TESTABLE and p.effect is not None]
+    testable = [p for p in parts if p.verdict != Verdict.NOT_TESTABLE and p.effect is not None]
     shown = pooled([p.effect for p in testable]) if len(testable) > 1 else (testable[0].effect if testable else None)
     number = lambda x: float(x) if x is not None and math.isfinite(x) else None  # noqa: E731
     row = dict(claim="C3b", paper_says=STRUCTURAL, verdict=str(verdict), chapter=chapter,

@@ -231,12 +231,12 @@ def all_of(verdicts) -> Verdict:
     """Every part must hold: disagrees if any testable part disagrees, agrees if all agree, not testable if
     none is testable, else inconclusive."""
     vs = [Verdict(str(v)) for v in verdicts]
-    testable = [v for v in vs if v is not Verdict.NOT_TESTABLE]
+    testable = [v for v in vs if v != Verdict.NOT_TESTABLE]
     if not testable:
         return Verdict.NOT_TESTABLE
     if Verdict.DISAGREES in testable:
         return Verdict.DISAGREES
-    return Verdict.AGREES if all(v is Verdict.AGREES for v in testable) else Verdict.INCONCLUSIVE
+    return Verdict.AGREES if all(v == Verdict.AGREES for v in testable) else Verdict.INCONCLUSIVE
 
 
 # -- sharpness against the run's own dynamics -----------------------------------------------

@@ -52,7 +52,7 @@ def record_parts(claim: str, parts: list[Part], chapter: str, rule: str, evidenc
     or that of the part deciding the verdict (`pick`: 'first', 'max' or 'min' effect among the parts with
     the row's verdict). `what` names the effect (e.g. 'drop at the epoch-2 boundary, AUC')."""
     verdict = all_of(p.verdict for p in parts)
-    testable = [p for p in parts if p.verdict is not Verdict.NOT_TESTABLE and p.effect is not None]
+    testable = [p for p in parts if p.verdict != Verdict.NOT_TESTABLE and p.effect is not None]
     shown, whose = None, ""
     if pool and len(testable) > 1:
         shown, whose = pooled([p.effect for p in testable]), f"pooled over {len(testable)} testable cases"
