@@ -56,6 +56,7 @@ def test_repeated_param(in_tiny_book, capsys):
 def test_unknown_chapter(in_tiny_book, capsys):
     line = _one_line_error(capsys, cli.main(["run", "nope"]))
     assert "unknown chapter 'nope'; chapters: alpha, beta, ledger" in line
+    assert not (in_tiny_book / "_build").exists()  # refused before anything ran
 
 
 def test_unknown_parameter(in_tiny_book, capsys):

@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
 
 from helpers import REAL, needs_shared
 from onepoch import lab

@@ -1,6 +1,6 @@
-"""Evaluation's speed-ups (small chunks, pooling input prepared once) must not
-change a single prediction compared with the plain chunked forward pass of
-earlier versions: cached results stay valid only if the bits are the same."""
+"""Speed-ups (small evaluation chunks, pooling input prepared once, the lean Adam step) must not
+change a single result compared with the plain path: cached results stay valid only if the bits
+are the same."""
 import numpy as np
 import pytest
 import torch
