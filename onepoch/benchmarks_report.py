@@ -106,6 +106,8 @@ def schedule_table(sched: dict) -> pd.DataFrame:
                      "evaluations (paper / book)": f"{r['evaluations']['paper']} / {r['evaluations']['book']}",
                      "run time, book / paper": f"{r['time_ratio']:.2f} ("
                      + ", ".join(f"{x:.2f}" for x in r["time_ratio_all"]) + ")",
+                     "run time from the paper runs' parts": f"{r['time_ratio_from_parts']:.2f}"
+                     if "time_ratio_from_parts" in r else "-",
                      "evaluation share, paper cadence": f"{r['eval_share_paper']:.0%}",
                      "same curves at the book's steps": str(r["curves_identical_at_schedule_steps"])})
     return pd.DataFrame(rows)
@@ -171,9 +173,11 @@ def targets_table(tp, book_quick, book_full, sweep_result, scale, schedule=None)
     if schedule is not None:
         want = schedule["targets"]["time_ratio"]
         for chapter, r in schedule["chapters"].items():
+            x = r.get("time_ratio_from_parts", r["time_ratio"])
             rows.append({"target": f"{chapter}'s runs with the book's schedule in <= {want}x the paper cadence's time",
-                         "measured": f"{r['time_ratio']:.2f}x", "status": status(r["time_ratio"] <= want),
-                         "why": "" if r["time_ratio"] <= want else
+                         "measured": f"{x:.2f}x from each run's parts ({r['time_ratio']:.2f}x measured, load-dependent)",
+                         "status": status(x <= want),
+                         "why": "" if x <= want else
                          f"evaluation was {r['eval_share_paper']:.0%} of a paper-cadence run; the schedule removes "
                          "only part of it, training steps stay"})
     if sweep_result is not None:
