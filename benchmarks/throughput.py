@@ -71,6 +71,8 @@ def main(argv=None):
     ap.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
     ap.add_argument("--quick", action="store_true", help="fewer samples (a smoke test, not a measurement)")
     ap.add_argument("--skip-libraries", action="store_true")
+    ap.add_argument("--blocks", type=int, nargs=2, metavar=("SMALL", "LARGE"), default=[20, 8],
+                    help="50-step blocks per measurement at batch <= 256 and above (fewer on a loaded machine)")
     ap.add_argument("--out", default="throughput")
     args = ap.parse_args(argv)
     one_thread()
@@ -83,7 +85,7 @@ def main(argv=None):
     load = [load_avg()]
     results = {}
     for bs in args.batches:
-        blocks = 20 if bs <= 256 else 8
+        blocks = args.blocks[0] if bs <= 256 else args.blocks[1]
         if args.quick:
             blocks = 2
         n = min(blocks * 50 * bs, n_full - n_full % bs)
@@ -157,7 +159,7 @@ def main(argv=None):
                  "test_rows": len(full.test["label"]), "eval_rows": 60_000},
         "model_flops_per_sample": flops, "matmul_flops_per_s": peak_flops, "matmul_flops_all": peak,
         "compute_limit_samples_per_s": peak_flops / flops["training"],
-        "load_average": load, "repeats": args.repeats, "quick": args.quick,
+        "load_average": load, "repeats": args.repeats, "quick": args.quick, "blocks": args.blocks,
         "targets": {"onepoch_to_floor": targets.ONEPOCH_TO_FLOOR, "eval_share": targets.EVAL_SHARE,
                     "eval_ms_idle": targets.EVAL_MS_IDLE,
                     "libraries_every_repetition": targets.LIBRARIES_EVERY_REPETITION},

@@ -64,3 +64,22 @@ def test_existing_cache_keys_do_not_change():
 def test_unknown_schedule_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown eval_schedule 'sparse'.*paper, boundaries"):
         RunConfig(eval_schedule="sparse")
+
+
+def test_a_thinner_run_comes_from_its_cached_paper_run_without_training(tmp_path, monkeypatch):
+    from onepoch.runs import runner
+
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path))
+    paper = RunConfig(dataset="synthetic", syn_samples=3000, syn_users=300, syn_items=300, syn_categories=20,
+                      max_history=5, epochs=4, batch_size=40, eval_every=5, hidden=(8,), train_eval_size=300)
+    thinner = paper.replace(eval_schedule="boundaries", eval_train=False)
+    trained = runner.run(thinner, cache=False, progress=False)  # trained on its own schedule
+    runner.run(paper, progress=False)  # cached
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although its paper-cadence run is cached")
+
+    monkeypatch.setattr("onepoch.train.trainer.fit", no_training)
+    pd.testing.assert_frame_equal(runner.run(thinner, progress=False), trained)
+    pd.testing.assert_frame_equal(runner.sweep([thinner], seeds=[0], n_jobs=1, progress=False)[trained.columns],
+                                  trained)

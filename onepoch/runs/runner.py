@@ -76,6 +76,20 @@ def result_key(config: RunConfig, data_checksum: str, callback_keys=()) -> str:
     return config.key(data_checksum + "|" + "|".join(callback_keys))
 
 
+def cached_curves(store: ResultCache, config: RunConfig, key: str, checksum: str, callback_keys=()):
+    """A cached run's cache entry, or for a run on a thinner evaluation schedule (no probes) the
+    entry of its paper-cadence run with the curves cut to its steps (the same values: see
+    onepoch.train.schedule), so no run is trained twice; None when neither is cached."""
+    hit = store.get(key)
+    if hit is not None or any(callback_keys):
+        return hit
+    from onepoch.train import schedule
+
+    full = schedule.paper_equivalent(config)
+    hit = store.get(result_key(full, checksum)) if full is not None else None
+    return None if hit is None else {**hit, "frame": schedule.from_paper_run(hit["frame"], config)}
+
+
 def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | None = None) -> pd.DataFrame:
     """Evaluation curves of one run: from the cache when it has them, else trained and stored.
 
@@ -91,7 +105,7 @@ def run(config: RunConfig, cache: bool = True, callbacks=(), progress: bool | No
     cacheable = cache and all(e is not None for e in extra)
     key = result_key(config, data.checksum, extra) if cacheable else None
     if cacheable:
-        hit = store.get(key)
+        hit = cached_curves(store, config, key, data.checksum, extra)
         if hit is not None:
             note_use(key, hit.get("seconds", 0.0), trained=False)
             return hit["frame"]
@@ -171,8 +185,9 @@ def sweep(configs, seeds=(0, 1, 2), n_jobs: int | None = None, progress: bool | 
     missing = []
     probe_keys = [make().cache_key for make in probes]
     for i, cfg in enumerate(jobs):
-        key = result_key(cfg, data_checksum(cfg), probe_keys)
-        hit = store.get(key)
+        checksum = data_checksum(cfg)
+        key = result_key(cfg, checksum, probe_keys)
+        hit = cached_curves(store, cfg, key, checksum, probe_keys)
         if hit is not None:
             note_use(key, hit.get("seconds", 0.0), trained=False)
             frames[i] = hit["frame"]

@@ -56,3 +56,22 @@ def thin(frame: pd.DataFrame, config, steps_per_epoch: int) -> pd.DataFrame:
     its own `eval_schedule`) records: its curves, without training it again."""
     keep = frame["step"].isin(evaluation_steps(config, steps_per_epoch))
     return frame[keep].reset_index(drop=True)
+
+
+def paper_equivalent(config):
+    """The run whose curves contain this run's: the same settings at the paper's cadence with the
+    training sample evaluated; None when `config` is that run already."""
+    if config.schedule == "paper" and config.eval_train:
+        return None
+    return config.replace(eval_schedule="paper", eval_train=True)
+
+
+def from_paper_run(frame: pd.DataFrame, config) -> pd.DataFrame:
+    """The curves of a run of `config` cut out of its `paper_equivalent`'s curves (a run without
+    probes: their records need not fall on evaluation steps)."""
+    last = frame.iloc[-1]
+    steps_per_epoch = round(last["step"] / last["epoch"])
+    out = thin(frame, config, steps_per_epoch)
+    if not config.eval_train:
+        out = out[out["split"] != "train"].reset_index(drop=True)
+    return out

@@ -1,0 +1,105 @@
+"""One evaluation (a 30,000-row training sample + a 30,000-row test set) and its parts,
+the current code against the previous metrics, interleaved.
+
+    ONEPOCH_DATA=../shared/data .venv/bin/python benchmarks/evaluation.py [--repeats 5]
+
+Parts: pooling (`embedding_bag` over the prepared bags), the MLP (1,024-row
+pieces), the metrics (AUC, log loss, GAUC) with `SplitMetrics` (one integer
+sort per AUC) and with the general functions it replaced (argsort + lexsort).
+Also: how many rows share their history with another row of the same split
+(what pooling reuse could save). Every variant is checked to give the same
+bits. Writes results/evaluation.json.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import torch
+
+from common import load_avg, median, one_thread, paper_data, write_result
+
+import targets
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args(argv)
+    one_thread()
+    from onepoch.config import RunConfig
+    from onepoch.metrics import auc, logloss, user_weighted_auc
+    from onepoch.models import FieldLayout, build_model
+    from onepoch.train.evaluate import EvalSet, predict, train_sample_index
+
+    d = paper_data(train_samples=128_000)
+    cfg = RunConfig(construction="positions")
+    layout = FieldLayout.of(d.train, cfg.fields)
+    torch.manual_seed(0)
+    model = build_model(cfg, d.vocab_size, layout)
+    packed = layout.pack(d.train)
+    s = train_sample_index(len(packed), 30_000)
+    sets = [EvalSet("train", packed[s], d.train["label"][s], d.train["user_raw"][s], layout),
+            EvalSet("test", layout.pack(d.test), d.test["label"], d.test["user_raw"], layout)]
+
+    def general(e, p):
+        return {"auc": auc(e.labels, p), "logloss": logloss(e.labels, p), "gauc": user_weighted_auc(e.labels, p, e.users)}
+
+    probs = [predict(model, e.inputs()) for e in sets]
+    assert all(e.scores(model) == general(e, p) for e, p in zip(sets, probs)), "metrics differ"
+    model.eval()
+    with torch.inference_mode():
+        pooled = [model.embedding(b).flatten(1) for e in sets for b in e.inputs()]
+    model.train()
+
+    def pooling():
+        with torch.inference_mode():
+            for e in sets:
+                for b in e.inputs():
+                    model.embedding(b)
+
+    def mlp():
+        model.eval()
+        with torch.inference_mode():
+            for x in pooled:
+                model.mlp(x)
+        model.train()
+
+    parts = {
+        "evaluation": lambda: [e.scores(model) for e in sets],
+        "evaluation_previous_metrics": lambda: [general(e, predict(model, e.inputs())) for e in sets],
+        "pooling": pooling,
+        "mlp": mlp,
+        "metrics": lambda: [e.metrics.scores(p) for e, p in zip(sets, probs)],
+        "metrics_previous": lambda: [general(e, p) for e, p in zip(sets, probs)],
+    }
+    load = [load_avg()]
+    ms = {k: [] for k in parts}
+    order = list(parts)
+    rng = random.Random(0)
+    for _ in range(args.repeats):
+        rng.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            parts[name]()
+            ms[name].append(1e3 * (time.perf_counter() - start))
+        load.append(load_avg())
+    shared = {e.name: 1 - len(torch.unique(e.ids[:, 3:], dim=0)) / len(e.ids) for e in sets}
+    out = {
+        "rows": sum(len(e.labels) for e in sets), "load_average": load, "repeats": args.repeats,
+        "targets": {"eval_ms_idle": targets.EVAL_MS_IDLE},
+        "ms": {k: median(v) for k, v in ms.items()}, "ms_all": ms,
+        "ratio_new_to_previous": {
+            "evaluation": median([a / b for a, b in zip(ms["evaluation"], ms["evaluation_previous_metrics"])]),
+            "metrics": median([a / b for a, b in zip(ms["metrics"], ms["metrics_previous"])])},
+        "rows_sharing_history": shared,
+    }
+    for k, v in out["ms"].items():
+        print(f"{k:28s} {v:8.1f} ms (median of {args.repeats})")
+    print(f"new / previous: {out['ratio_new_to_previous']}; rows whose history another row repeats: {shared}")
+    print(f"load average {load}; wrote {write_result('evaluation', out)}")
+
+
+if __name__ == "__main__":
+    main()
