@@ -249,7 +249,7 @@ def _scheme_luminance(scheme: str, t: float) -> float:
     return a + (b - a) * (t - i)
 
 
-def ink(values: pd.Series, scheme: str, lo: float, hi: float, mid: float | None = None) -> list[str]:
+def ink(values, scheme: str, lo: float, hi: float, mid: float | None = None) -> list[str]:
     """Text colour per cell, "black" or "white", whichever contrasts more with the cell's colour
     (scheme position of each value in [lo, hi], split at `mid` for a diverging scheme)."""
     out = []
