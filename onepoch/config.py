@@ -35,7 +35,7 @@ FINETUNE = ("none", "all", "embedding", "mlp")
 EMB_OPTIMIZERS = ("dense", "lazy")
 EVAL_SCHEDULES = ("paper", "boundaries")  # see onepoch.train.schedule
 SECOND_PASS = ("none", "repeat", "fresh")
-FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+FIELDS = _registry.PAPER_FIELDS
 # History slots when a run leaves max_history unset: the data set's own definition (the paper's data
 # sets keep DIEN's last 100, as onepoch.data.sources says; tests check the two agree), else 50.
 HISTORY_DEFAULT = 50

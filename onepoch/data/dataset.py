@@ -26,7 +26,7 @@ from onepoch.data.vocab import Vocabulary
 
 # Bump when a change to the code changes the samples or their encoding.
 DATA_VERSION = 1
-FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+FIELDS = registry.PAPER_FIELDS
 TENSOR_KEYS = FIELDS + ("label", "user_raw")
 ENV_CACHE, DEFAULT_CACHE = registry.ENV_CACHE, registry.DEFAULT_CACHE
 MEMORY_ENTRIES = 2

@@ -24,6 +24,10 @@ from pathlib import Path
 from onepoch import atomic, settings
 from onepoch.errors import DataError
 
+# The paper's five feature fields of every sequence data set (onepoch.data.samples builds them),
+# named once here; a tabular data set's fields are its own columns (onepoch.data.tabular).
+PAPER_FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+
 ENV_DATA = settings.DATA
 ENV_CACHE = settings.CACHE
 DEFAULT_CACHE = settings.DEFAULT_CACHE

@@ -23,10 +23,11 @@ import math
 import numpy as np
 import torch
 
+from onepoch.data.registry import PAPER_FIELDS
 from onepoch.errors import DataError
 
 KINDS = ("none", "filter", "hash")
-ID_FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+ID_FIELDS = PAPER_FIELDS
 HASH_SEED = 20220401
 
 

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from onepoch.data.registry import PAPER_FIELDS
 from onepoch.errors import DataError
 
-FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+FIELDS = PAPER_FIELDS
 ALL = "all"
 
 

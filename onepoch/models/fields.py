@@ -19,9 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from onepoch.data import registry as _registry
+
 SEQUENCE_FIELDS = ("hist_item_ids", "hist_cat_ids")
 # the paper's five fields: one case of "any set of fields" (a tabular data set's fields are its columns)
-PAPER_FIELDS = ("user_id", "item_id", "cat_id", "hist_item_ids", "hist_cat_ids")
+PAPER_FIELDS = _registry.PAPER_FIELDS
 
 
 def resolve_fields(fields, data) -> tuple[str, ...]:
