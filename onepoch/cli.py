@@ -4,7 +4,7 @@
     onepoch run CHAPTER [-p key=value ...] [--quick]
                                                   re-execute one chapter with other parameters
     onepoch chapters                              list chapters and their parameters
-    onepoch results export FILE [--quick] | import FILE | migrate
+    onepoch results export FILE [--quick | --all] | import FILE | migrate
                                                   share the runs of a build; convert old cache entries
     onepoch data [NAME ...] [--fetch] [--dir PATH]
                                                   which data sets are in the data folder (checked
@@ -106,6 +106,8 @@ def make_parser() -> argparse.ArgumentParser:
     q = acts.add_parser("export", help="write the runs the last build used to an archive (checksummed)")
     q.add_argument("file", help="the archive to write, e.g. onepoch-runs.tar")
     q.add_argument("--quick", action="store_true", help="the runs of the quick book (default: the full book)")
+    q.add_argument("--all", action="store_true",
+                   help="every run in the cache, not only those of the last build (e.g. of an interrupted one)")
     q = acts.add_parser("import", help="add the runs of an archive to the cache, each verified first")
     q.add_argument("file", help="an archive written by `onepoch results export`")
     acts.add_parser("migrate", help="convert old pickle entries of the cache (written by onepoch on this "
@@ -129,7 +131,7 @@ def _results(args) -> int:
     from onepoch.runs import archive
 
     if args.action == "export":
-        n, size = archive.export_build("quick" if args.quick else "full", args.file)
+        n, size = archive.export_build("quick" if args.quick else "full", args.file, everything=args.all)
         print(f"{n} runs written to {args.file} ({size / 2**20:.1f} MiB)")
     else:
         added, present = archive.import_archive(args.file)

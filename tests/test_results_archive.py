@@ -115,3 +115,15 @@ def test_export_needs_a_build_that_recorded_its_runs(built, tmp_path):
     with pytest.raises(CacheError, match=r"chapter\(s\) beta .*run `onepoch build --quick` first"):
         archive.export_build("quick", tmp_path / "x.tar")
     assert not (tmp_path / "x.tar").exists()
+
+
+def test_export_all_takes_every_run_in_the_cache_even_without_a_build_record(built, tmp_path, monkeypatch, capsys):
+    root, store, keys = built
+    lay = book.layout("quick", root=root)
+    lay.record("beta").write_text(json.dumps({"chapter": "beta"}))  # an interrupted build: no run list
+    monkeypatch.setenv("ONEPOCH_CACHE", str(store.dir.parent))
+    file = tmp_path / "all.tar"
+    assert cli.main(["results", "export", str(file), "--all"]) == 0
+    assert "4 runs written" in capsys.readouterr().out  # k3 too, which no chapter used
+    added, present = archive.import_archive(file, store=ResultCache(tmp_path / "other" / "runs"))
+    assert (added, present) == (4, 0)

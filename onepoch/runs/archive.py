@@ -50,12 +50,16 @@ def build_keys(mode: str, root=None) -> list[str]:
     return sorted(keys)
 
 
-def export_build(mode: str, file, root=None, store: ResultCache | None = None) -> tuple[int, int]:
-    """Write the runs of the last ``mode`` build to ``file``; returns (runs, bytes)."""
+def export_build(mode: str, file, root=None, store: ResultCache | None = None,
+                 everything: bool = False) -> tuple[int, int]:
+    """Write the runs of the last ``mode`` build to ``file``; returns (runs, bytes).
+
+    ``everything``: every run in the cache instead, whether or not a finished build used it, e.g.
+    the runs an interrupted full build has trained so far, to go on with on another machine."""
     from onepoch.book.execution import book_cache
 
     store = store or book_cache(root)
-    keys = build_keys(mode, root)
+    keys = store.keys() if everything else build_keys(mode, root)
     files: dict[str, bytes] = {}
     for key in keys:
         try:
