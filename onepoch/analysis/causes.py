@@ -2,13 +2,16 @@
 
 Everything here turns runs' curves into one number per run (a jump, a drop, a ratio), then into an
 `Effect` over seeds with its 95% interval (`onepoch.analysis.stats`), paired by seed where two
-settings share a seed. The bounds below were fixed before any result they judge was read:
+settings share a seed. Its bounds are in `onepoch.analysis.rules` (fixed before any result they judge
+was read) and named here for the chapters:
 
-- `A_JUMP`: an A-distance (range 0..2) "jumps" at the boundary when the 95% interval of its per-seed
-  jump lies above this, and is "flat" when the interval lies below it (`at_most`).
-- `UPDATE_RATIO`: a per-step update "jumps" when the 95% interval of (mean update over the first
-  `window` steps of epoch 2) / (over the last `window` steps of epoch 1) lies above this.
+- `A_JUMP` (`rules.CAUSES_A_JUMP`): an A-distance (range 0..2) "jumps" at the boundary when the 95%
+  interval of its per-seed jump lies above this, and is "flat" when the interval lies below it (`at_most`).
+- `UPDATE_RATIO` (`rules.UPDATE_RATIO`): a per-step update "jumps" when the 95% interval of (mean update
+  over the first `window` steps of epoch 2) / (over the last `window` steps of epoch 1) lies above this.
 - drops and gains of test AUC use `rules.MIN_EFFECT` / `rules.NO_EFFECT_MARGIN` like every chapter.
+The ledger rules these decide are `rules.RULES`' 'causes-a-jump', 'causes-update-ratio', 'keeps-drop'
+(C16a, b, d) and 'fresh-pass' (C16c); the claims' texts are in `claim_texts.CLAIMS`.
 """
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ import pandas as pd
 from onepoch.analysis import rules
 from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, seed_effect
 
-A_JUMP = 0.05
-UPDATE_RATIO = 1.2
+A_JUMP = rules.CAUSES_A_JUMP
+UPDATE_RATIO = rules.UPDATE_RATIO
 _EPS = 1e-9
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from onepoch.analysis import rules
 from onepoch.analysis.claim_texts import CLAIMS  # noqa: F401  (re-exported: chapters quote claims.CLAIMS)
 from onepoch.analysis.measures import effects, paired_difference, per_run, setting_effects
-from onepoch.analysis.stats import Effect, Verdict, all_of, at_most, directional, precondition, seed_effect
+from onepoch.analysis.stats import Effect, Verdict, all_of, at_most, directional, equivalence, precondition, seed_effect
 from onepoch.analysis.verdict_rows import Part, headline, record_parts, rows_table, untestable, verdict_counts  # noqa: F401,E501
 
 
@@ -107,10 +107,18 @@ def keep_drop_parts(study, base, extra=None, keep: bool = True) -> list[Part]:
     return parts
 
 
+def _same_drop(runs, where, baseline, text):
+    diff = paired_difference(runs, "drop", where, baseline)
+    return equivalence(diff.ci, rules.EQUIVALENCE_MARGIN), f"drop minus baseline's {diff.text()}"
+
+
 def record_keeps_drop(claim: str, studies, base, chapter: str) -> dict:
-    """C4, C5, C6: every setting of the factors keeps the drop (where the baseline drops at all)."""
-    parts = [p for s in studies for p in keep_drop_parts(s, base)]
-    return record_parts(claim, parts, chapter, "keeps-drop", pick="min", what="smallest drop among the settings")
+    """C4, C5, C6: every setting of the factors keeps the drop (where the baseline drops at all); for a claim
+    of no influence (`rules.FACTOR_RULE`: C4, C5) the drop must also equal the baseline's (equivalence)."""
+    rule = rules.FACTOR_RULE.get(claim, "keeps-drop")
+    extra = _same_drop if rule == "no-influence" else None
+    parts = [p for s in studies for p in keep_drop_parts(s, base, extra=extra)]
+    return record_parts(claim, parts, chapter, rule, pick="min", what="smallest drop among the settings")
 
 
 def _no_help(runs, where, baseline, text):
