@@ -19,7 +19,7 @@ import pandas as pd
 
 from onepoch.analysis import claims, ledger, measures, rules, summary
 from onepoch.analysis.claim_texts import CLAIMS
-from onepoch.analysis.stats import Effect, Verdict, all_of, paired_effect, pooled, precondition
+from onepoch.analysis.stats import Effect, Verdict, all_of, paired_effect, pooled
 from onepoch.analysis.verdict_rows import Part, record_parts, untestable
 from onepoch.config import RunConfig
 from onepoch.models import HAS_MLP, FieldLayout, build_model, parameter_counts
@@ -136,18 +136,7 @@ def record_c3(frame: pd.DataFrame, chapter: str) -> dict:
 def record_c14(ft: pd.DataFrame, chapter: str) -> dict:
     """C14 per (data, model): only the MLP part trained drops ('drop'), only the embeddings does not
     ('no-drop'); not testable where the run training everything ('none' arm) shows no drop."""
-    parts = []
-    for (data, model), part in ft.groupby(["data", "model"], sort=False):
-        arms = part.set_index("finetune")
-        why = None
-        if "none" in arms.index:
-            why = arms.loc["none", "untestable"] or precondition(baseline_drop=arms.loc["none", "drop_verdict"])
-        for arm, rule in (("mlp", "drop"), ("embedding", "no-drop")):
-            if arm in arms.index:
-                label = f"{data} {model} only {arm} trained"
-                r = arms.loc[arm]
-                parts.append(untestable(label, f"baseline-drops fails: {why}", r["drop"]) if why
-                             else claims.drop_part(r, label, rule))
+    parts = claims.finetune_parts(ft, ["data", "model"], everything="none")
     evidence = ("Architectures: for fm the 'MLP' part is its first-order weights and bias. The baseline is the run "
                 "that keeps training everything with its optimizer.")
     return record_parts("C14", parts, chapter, "finetune", evidence=evidence, what="drop of the first deciding arm")

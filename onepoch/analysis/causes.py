@@ -20,6 +20,7 @@ import pandas as pd
 
 from onepoch.analysis import rules
 from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, seed_effect
+from onepoch.analysis.summary import each_run
 
 A_JUMP = rules.CAUSES_A_JUMP
 UPDATE_RATIO = rules.UPDATE_RATIO
@@ -29,14 +30,11 @@ _EPS = 1e-9
 def around(frame: pd.DataFrame, by: list[str], metric: str, split: str, at: float = 1.0) -> pd.DataFrame:
     """Per run (by + seed): the metric's last value at epoch <= `at` ("before"), its first value after
     `at` ("after"), and `jump` = after - before (`drop` = before - after)."""
-    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
     out = []
-    for key, run in rows.groupby([*by, "seed"], sort=False, observed=True):
-        run = run.sort_values("step")
-        e, v = run["epoch"].to_numpy(float), run["value"].to_numpy(float)
+    for labels, e, v in each_run(frame, by, metric, split):
         before, after = v[e <= at + _EPS], v[e > at + _EPS]
         if len(before) and len(after):
-            out.append({**dict(zip([*by, "seed"], key)), "before": before[-1], "after": after[0],
+            out.append({**labels, "before": before[-1], "after": after[0],
                         "jump": after[0] - before[-1], "drop": before[-1] - after[0]})
     return pd.DataFrame(out)
 
