@@ -112,13 +112,14 @@ RULES = {
 }
 
 # Which claims use which kind of rule. A claim that something does *not* happen in one direction ("does not
-# drop", "does not help", "does not beat one epoch") is judged one-sided: non-inferiority, the interval below
-# NO_EFFECT_MARGIN ('no-drop', 'no-help', 'C2-gain'). A claim of *no effect* either way ("no clear effect",
-# "almost no influence") is judged two-sided: equivalence, the interval inside +-EQUIVALENCE_MARGIN. A claim
-# that something still happens ("drops too", "it stays") is a 'drop' rule, whatever its size.
-NON_INFERIORITY = ("C2", "C3", "C3b", "C8", "C8b", "C11", "C14", "C10b", "C16c")
+# drop", "does not help", "does not beat one epoch", "flat", "does not jump") is judged one-sided:
+# non-inferiority, the interval below a margin (NO_EFFECT_MARGIN for AUC; the jump bounds for the probes). A
+# claim of *no effect* either way ("no clear effect", "almost no influence") is judged two-sided: equivalence,
+# the interval inside +-EQUIVALENCE_MARGIN. A claim that something happens ("drops", "drops too", "it stays",
+# "jumps", "lower") is directional: the interval above (below) a bound, whatever its size.
+NON_INFERIORITY = ("C2", "C3", "C3b", "C7", "C8", "C8b", "C10b", "C11", "C12", "C13", "C14", "C16c")  # (in part)
 EQUIVALENCE = ("C4", "C5")  # C5 is also judged on the end-of-epoch-1 level in causal_controls (rule 'equivalence')
-EXISTENCE = ("C1", "C6", "C7", "C7b", "C10", "C12", "C13", "C15", "C16a", "C16b", "C16d")
+DIRECTIONAL_ONLY = ("C1", "C6", "C7b", "C10", "C15", "C16a", "C16b", "C16d")  # C9 is a count, no interval
 # The rule `claims.record_keeps_drop` applies per claim: C4 ("no clear effect") and C5 ("almost no influence")
 # say the factor changes nothing, so the drop must stay *and* stay the same size; C6 ("does not help") only
 # that it stays.
