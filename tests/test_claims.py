@@ -167,3 +167,13 @@ def test_finetune_and_each_epoch_are_not_testable_without_a_drop_to_begin_with()
                       runs(dataset="a", finetune="embedding", drop=0.0)], ignore_index=True)
     assert claims.record_finetune(arms, "ch")["verdict"] == "agrees"
     assert claims.record_each_epoch(runs(dataset="a", drop=0.0), "ch")["verdict"] == "not testable"
+
+
+def test_every_claim_is_listed_with_one_kind_of_rule():
+    """rules.py says, for every claim of claim_texts.CLAIMS, whether it is judged by non-inferiority,
+    equivalence or a directional bound only (C9 is a count over the data, without an interval)."""
+    from onepoch.analysis import rules
+    from onepoch.analysis.claim_texts import CLAIMS
+    kinds = [*rules.NON_INFERIORITY, *rules.EQUIVALENCE, *rules.DIRECTIONAL_ONLY]
+    assert sorted(kinds) == sorted(set(CLAIMS) - {"C9"})
+    assert all(rules.FACTOR_RULE[c] == "no-influence" for c in rules.EQUIVALENCE)
