@@ -35,3 +35,17 @@ def test_committed_results_build_every_table():
     table = report.targets_table(tp, report.load("book_quick"), report.load("book_full"), report.load("sweep"),
                                  report.load("scale"), report.load("schedule"))
     assert set(table.status) <= {"met", "MISSED", "-"}
+
+
+def test_readme_targets_table_is_written_from_the_committed_results():
+    """README.md states no target or figure by hand: its block equals what benchmarks/readme.py writes."""
+    from pathlib import Path
+
+    readme = (Path(report.__file__).resolve().parents[1] / "README.md").read_text()
+    assert report.readme_with_targets(readme) == readme, "run: .venv/bin/python benchmarks/readme.py"
+
+
+def test_markdown_tables_escape_pipes():
+    import pandas as pd
+
+    assert report.markdown(pd.DataFrame({"a": ["x|y"]})) == "| a |\n|---|\n| x\\|y |"

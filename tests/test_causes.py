@@ -1,6 +1,7 @@
 """onepoch.analysis.causes: per-seed jumps and drops around a boundary, and the control verdicts."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from onepoch.analysis import causes
 from onepoch.analysis.stats import Verdict
@@ -51,3 +52,54 @@ def test_update_ratios_see_a_jump_in_the_mean_update():
     verdict = dict(zip(table.part, map(str, table.jumps)))
     assert verdict == {"fc1": "agrees", "embedding": "disagrees"}
     assert np.isclose(table[table.part == "fc1"].effect.iloc[0].estimate, 3.0)
+
+
+def _jumps(jump_by_seed, split):
+    rows = []
+    for seed, jump in jump_by_seed.items():
+        for step, epoch in enumerate(np.arange(0, 2.01, 0.25)):
+            rows.append(dict(step=step, epoch=epoch, split=split, metric="a_distance", seed=seed, dataset="d",
+                             value=0.3 + (jump if epoch > 1 else 0.0)))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("jumps, verdict, flat", [
+    ({s: 0.3 + 0.01 * s for s in range(4)}, "agrees", "disagrees"),
+    ({s: 0.001 * s for s in range(4)}, "disagrees", "agrees"),
+    ({s: (-1) ** s * 0.2 for s in range(4)}, "inconclusive", "inconclusive")])
+def test_a_distance_jump_rule_every_verdict(jumps, verdict, flat):
+    """Rule 'causes-a-jump': the interval against rules.CAUSES_A_JUMP (0.05), unchanged from issue 13."""
+    from onepoch.analysis import rules
+    assert causes.A_JUMP == rules.CAUSES_A_JUMP == 0.05 and causes.UPDATE_RATIO == rules.UPDATE_RATIO == 1.2
+    table = causes.a_distance_jumps(pd.concat([_jumps(jumps, "incoming"), _jumps(jumps, "test")]), ["dataset"])
+    assert set(map(str, table.jumps)) == {verdict} and set(map(str, table.flat)) == {flat}
+
+
+def test_update_ratio_rule_can_be_inconclusive():
+    rows = []
+    for seed in range(3):
+        for step in range(1, 201):
+            jump = (1.0 + 0.4 * (-1) ** seed) if step > 100 else 1.0  # ratio 1.4, 0.6, 1.4: straddles 1.2
+            rows.append(dict(step=step, epoch=step / 100, split="train", metric="update_mean:fc1", value=1e-4 * jump,
+                             seed=seed, dataset="d"))
+    table = causes.update_ratios(pd.DataFrame(rows), ["dataset"], window=20)
+    assert str(table.jumps.iloc[0]) == "inconclusive"
+
+
+def test_removes_drop_is_inconclusive_where_the_control_neither_drops_nor_stays_flat():
+    plain = curves({s: 0.03 for s in range(4)})
+    unsure = curves({s: 0.004 + (-1) ** s * 0.01 for s in range(4)}, control="unsure")
+    table = causes.control_effects(pd.concat([plain, unsure]), ["dataset"], "control", plain="plain")
+    row = {r["control"]: r for _, r in table.iterrows()}
+    assert causes.removes_drop(row["unsure"], row["plain"]) == Verdict.INCONCLUSIVE
+
+
+def test_every_rule_a_chapter_records_is_stated_with_its_claim():
+    """Rule ids the chapters and modules record are in rules.RULES; the claims beyond the paper in CLAIMS."""
+    from onepoch.analysis import rules
+    from onepoch.analysis.claim_texts import CLAIMS
+    for rule in ("causes-a-jump", "causes-update-ratio", "fresh-pass", "keeps-drop", "structural", "no-influence"):
+        assert rules.RULES[rule]
+    for claim in ("C3b", "C16a", "C16b", "C16c", "C16d"):
+        assert CLAIMS[claim]
+    assert str(rules.CAUSES_A_JUMP) in rules.RULES["causes-a-jump"]

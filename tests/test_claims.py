@@ -139,7 +139,25 @@ def test_keeps_drop_can_be_inconclusive():
     settings = {"1": {"emb_dim": 1}, "8": {"emb_dim": 8}}
     unsure = _study(settings, [runs(dataset="a", emb_dim="1", drop=0.002, drop_sd=0.004, noise=0.0002),
                                runs(dataset="a", emb_dim="8", drop=0.02)])
-    assert claims.record_keeps_drop("C4", [unsure], RunConfig(), "ch")["verdict"] == "inconclusive"
+    assert claims.record_keeps_drop("C6", [unsure], RunConfig(), "ch")["verdict"] == "inconclusive"
+
+
+@pytest.mark.parametrize("dim1, baseline, verdict", [
+    (dict(drop=0.02), dict(drop=0.02), "agrees"),  # drops, as much as the baseline
+    (dict(drop=0.035), dict(drop=0.02), "disagrees"),  # drops, but 0.015 more: outside the equivalence margin
+    (dict(drop=0.024, drop_sd=0.004), dict(drop=0.02), "inconclusive"),  # the difference's interval straddles it
+    (dict(drop=0.02), dict(drop=0.0), "not testable")])  # the baseline does not drop
+def test_no_influence_rule_every_verdict(dim1, baseline, verdict):
+    """C4 and C5 ('no clear effect', 'almost no influence') are two-sided: equivalence of the drop."""
+    from onepoch import RunConfig
+    from onepoch.analysis import rules
+    assert rules.FACTOR_RULE["C5"] == "no-influence" and rules.FACTOR_RULE["C6"] == "keeps-drop"
+    settings = {"1": {"emb_dim": 1}, "8": {"emb_dim": 8}}
+    study = _study(settings, [runs(dataset="a", emb_dim="1", **dim1), runs(dataset="a", emb_dim="8", **baseline)])
+    row = claims.record_keeps_drop("C5", [study], RunConfig(), "ch")
+    assert row["verdict"] == verdict and row["rule"] == "no-influence"
+    if verdict != "not testable":  # every setting drops: the one-sided 'keeps-drop' alone agrees
+        assert claims.record_keeps_drop("C6", [study], RunConfig(), "ch")["verdict"] == "agrees"
 
 
 def test_finetune_and_each_epoch_are_not_testable_without_a_drop_to_begin_with():
@@ -149,3 +167,13 @@ def test_finetune_and_each_epoch_are_not_testable_without_a_drop_to_begin_with()
                       runs(dataset="a", finetune="embedding", drop=0.0)], ignore_index=True)
     assert claims.record_finetune(arms, "ch")["verdict"] == "agrees"
     assert claims.record_each_epoch(runs(dataset="a", drop=0.0), "ch")["verdict"] == "not testable"
+
+
+def test_every_claim_is_listed_with_one_kind_of_rule():
+    """rules.py says, for every claim of claim_texts.CLAIMS, whether it is judged by non-inferiority,
+    equivalence or a directional bound only (C9 is a count over the data, without an interval)."""
+    from onepoch.analysis import rules
+    from onepoch.analysis.claim_texts import CLAIMS
+    kinds = [*rules.NON_INFERIORITY, *rules.EQUIVALENCE, *rules.DIRECTIONAL_ONLY]
+    assert sorted(kinds) == sorted(set(CLAIMS) - {"C9"})
+    assert all(rules.FACTOR_RULE[c] == "no-influence" for c in rules.EQUIVALENCE)

@@ -5,8 +5,8 @@ sets with the same seeds, so its numbers pair with the paper's model's seed
 by seed. Per run (`analysis.measures.per_run`): the drop of test AUC at each
 epoch boundary and where the best evaluation falls; per (data set,
 architecture): effects with 95% intervals and the verdicts of the book's
-rules (`analysis.rules`: 'drop' = interval above 0.002 AUC, 'no-drop' =
-interval below the 0.002 margin, fixed up front); fine-tuning arms after
+rules (`analysis.rules`: 'drop' = interval above MIN_EFFECT AUC, 'no-drop' =
+interval below the NO_EFFECT_MARGIN, fixed up front); fine-tuning arms after
 epoch 1; parameter counts and the cost of an epoch; and the ledger rows C3,
 C14 and C3b (the structural hypothesis).
 """
@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from onepoch.analysis import claims, ledger, measures, rules, summary
-from onepoch.analysis.stats import Effect, Verdict, all_of, paired_effect, pooled, precondition
+from onepoch.analysis.claim_texts import CLAIMS
+from onepoch.analysis.stats import Effect, Verdict, all_of, paired_effect, pooled
 from onepoch.analysis.verdict_rows import Part, record_parts, untestable
 from onepoch.config import RunConfig
 from onepoch.models import HAS_MLP, FieldLayout, build_model, parameter_counts
@@ -26,13 +27,8 @@ from onepoch.runs.cache import ResultCache
 from onepoch.runs.runner import data_checksum, expand, load_data, result_key, sweep
 
 BY = ["data", "model"]
-STRUCTURAL = ("(Sec. 5, structural) The phenomenon comes from the MLP: models that keep the embeddings but have "
-              "no MLP (factorization machine, logistic regression) show no drop at the start of epoch 2 on data "
-              "where the models with an MLP do.")
-STRUCTURAL_RULE = ("per data set where some model with an MLP drops (its 'drop' verdict agrees; else not testable), "
-                   "every model without an MLP (fm, lr) must not drop ('no-drop': the 95% interval of its drop lies "
-                   f"below the {rules.NO_EFFECT_MARGIN} AUC margin, fixed before the runs); combined as "
-                   "'every-setting'")
+STRUCTURAL = CLAIMS["C3b"]  # the claim's text, as the ledger quotes it
+STRUCTURAL_RULE = rules.RULES["structural"]
 
 
 def grid(bases: dict[str, RunConfig], architectures, seeds, n_jobs=None, probes: dict | None = None,
@@ -140,18 +136,7 @@ def record_c3(frame: pd.DataFrame, chapter: str) -> dict:
 def record_c14(ft: pd.DataFrame, chapter: str) -> dict:
     """C14 per (data, model): only the MLP part trained drops ('drop'), only the embeddings does not
     ('no-drop'); not testable where the run training everything ('none' arm) shows no drop."""
-    parts = []
-    for (data, model), part in ft.groupby(["data", "model"], sort=False):
-        arms = part.set_index("finetune")
-        why = None
-        if "none" in arms.index:
-            why = arms.loc["none", "untestable"] or precondition(baseline_drop=arms.loc["none", "drop_verdict"])
-        for arm, rule in (("mlp", "drop"), ("embedding", "no-drop")):
-            if arm in arms.index:
-                label = f"{data} {model} only {arm} trained"
-                r = arms.loc[arm]
-                parts.append(untestable(label, f"baseline-drops fails: {why}", r["drop"]) if why
-                             else claims.drop_part(r, label, rule))
+    parts = claims.finetune_parts(ft, ["data", "model"], everything="none")
     evidence = ("Architectures: for fm the 'MLP' part is its first-order weights and bias. The baseline is the run "
                 "that keeps training everything with its optimizer.")
     return record_parts("C14", parts, chapter, "finetune", evidence=evidence, what="drop of the first deciding arm")

@@ -2,13 +2,16 @@
 
 Everything here turns runs' curves into one number per run (a jump, a drop, a ratio), then into an
 `Effect` over seeds with its 95% interval (`onepoch.analysis.stats`), paired by seed where two
-settings share a seed. The bounds below were fixed before any result they judge was read:
+settings share a seed. Its bounds are in `onepoch.analysis.rules` (fixed before any result they judge
+was read) and named here for the chapters:
 
-- `A_JUMP`: an A-distance (range 0..2) "jumps" at the boundary when the 95% interval of its per-seed
-  jump lies above this, and is "flat" when the interval lies below it (`at_most`).
-- `UPDATE_RATIO`: a per-step update "jumps" when the 95% interval of (mean update over the first
-  `window` steps of epoch 2) / (over the last `window` steps of epoch 1) lies above this.
+- `A_JUMP` (`rules.CAUSES_A_JUMP`): an A-distance (range 0..2) "jumps" at the boundary when the 95%
+  interval of its per-seed jump lies above this, and is "flat" when the interval lies below it (`at_most`).
+- `UPDATE_RATIO` (`rules.UPDATE_RATIO`): a per-step update "jumps" when the 95% interval of (mean update
+  over the first `window` steps of epoch 2) / (over the last `window` steps of epoch 1) lies above this.
 - drops and gains of test AUC use `rules.MIN_EFFECT` / `rules.NO_EFFECT_MARGIN` like every chapter.
+The ledger rules these decide are `rules.RULES`' 'causes-a-jump', 'causes-update-ratio', 'keeps-drop'
+(C16a, b, d) and 'fresh-pass' (C16c); the claims' texts are in `claim_texts.CLAIMS`.
 """
 from __future__ import annotations
 
@@ -17,23 +20,21 @@ import pandas as pd
 
 from onepoch.analysis import rules
 from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, seed_effect
+from onepoch.analysis.summary import each_run
 
-A_JUMP = 0.05
-UPDATE_RATIO = 1.2
+A_JUMP = rules.CAUSES_A_JUMP
+UPDATE_RATIO = rules.UPDATE_RATIO
 _EPS = 1e-9
 
 
 def around(frame: pd.DataFrame, by: list[str], metric: str, split: str, at: float = 1.0) -> pd.DataFrame:
     """Per run (by + seed): the metric's last value at epoch <= `at` ("before"), its first value after
     `at` ("after"), and `jump` = after - before (`drop` = before - after)."""
-    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
     out = []
-    for key, run in rows.groupby([*by, "seed"], sort=False, observed=True):
-        run = run.sort_values("step")
-        e, v = run["epoch"].to_numpy(float), run["value"].to_numpy(float)
+    for labels, e, v in each_run(frame, by, metric, split):
         before, after = v[e <= at + _EPS], v[e > at + _EPS]
         if len(before) and len(after):
-            out.append({**dict(zip([*by, "seed"], key)), "before": before[-1], "after": after[0],
+            out.append({**labels, "before": before[-1], "after": after[0],
                         "jump": after[0] - before[-1], "drop": before[-1] - after[0]})
     return pd.DataFrame(out)
 

@@ -14,7 +14,7 @@ import pandas as pd
 from onepoch.analysis import rules
 from onepoch.analysis.claim_texts import CLAIMS  # noqa: F401  (re-exported: chapters quote claims.CLAIMS)
 from onepoch.analysis.measures import effects, paired_difference, per_run, setting_effects
-from onepoch.analysis.stats import Effect, Verdict, all_of, at_most, directional, precondition, seed_effect
+from onepoch.analysis.stats import Effect, Verdict, all_of, at_most, directional, equivalence, precondition, seed_effect
 from onepoch.analysis.verdict_rows import Part, headline, record_parts, rows_table, untestable, verdict_counts  # noqa: F401,E501
 
 
@@ -107,10 +107,9 @@ def keep_drop_parts(study, base, extra=None, keep: bool = True) -> list[Part]:
     return parts
 
 
-def record_keeps_drop(claim: str, studies, base, chapter: str) -> dict:
-    """C4, C5, C6: every setting of the factors keeps the drop (where the baseline drops at all)."""
-    parts = [p for s in studies for p in keep_drop_parts(s, base)]
-    return record_parts(claim, parts, chapter, "keeps-drop", pick="min", what="smallest drop among the settings")
+def _same_drop(runs, where, baseline, text):
+    diff = paired_difference(runs, "drop", where, baseline)
+    return equivalence(diff.ci, rules.EQUIVALENCE_MARGIN), f"drop minus baseline's {diff.text()}"
 
 
 def _no_help(runs, where, baseline, text):
@@ -118,10 +117,23 @@ def _no_help(runs, where, baseline, text):
     return at_most(diff.ci, rules.NO_EFFECT_MARGIN), f"best AUC minus baseline's {diff.text()}"
 
 
+_EXTRA = {"keeps-drop": None, "no-influence": _same_drop, "no-help": _no_help}
+
+
+def _record_factor(claim: str, studies, base, chapter: str, rule: str) -> dict:
+    parts = [p for s in studies for p in keep_drop_parts(s, base, extra=_EXTRA[rule])]
+    return record_parts(claim, parts, chapter, rule, pick="min", what="smallest drop among the settings")
+
+
+def record_keeps_drop(claim: str, studies, base, chapter: str) -> dict:
+    """C4, C5, C6: every setting of the factors keeps the drop (where the baseline drops at all); for a claim
+    of no influence (`rules.FACTOR_RULE`: C4, C5) the drop must also equal the baseline's (equivalence)."""
+    return _record_factor(claim, studies, base, chapter, rules.FACTOR_RULE.get(claim, "keeps-drop"))
+
+
 def record_no_help(claim: str, studies, base, chapter: str) -> dict:
     """C8: weight decay and dropout neither remove the drop nor raise the best AUC (paired by seed)."""
-    parts = [p for s in studies for p in keep_drop_parts(s, base, extra=_no_help)]
-    return record_parts(claim, parts, chapter, "no-help", pick="min", what="smallest drop among the settings")
+    return _record_factor(claim, studies, base, chapter, "no-help")
 
 
 def _lower(runs, where, baseline, column="best"):
@@ -250,22 +262,29 @@ def record_update_jumps(moves: pd.DataFrame, chapter: str, window: int = 50, by=
                         what="update ratio, first deciding part")
 
 
-def record_finetune(frame: pd.DataFrame, chapter: str, by=("dataset", "finetune")) -> dict:
-    """C14 from runs fine-tuned from epoch 2 (column finetune: all, mlp, embedding)."""
-    table = effects(frame, list(by))
+def finetune_parts(table: pd.DataFrame, groups: list[str], everything: str = "all") -> list[Part]:
+    """C14's parts per group (e.g. data set, or data set and model) of an effects table with a `finetune`
+    column: only the MLP trained drops ('drop'), only the embeddings does not ('no-drop'); not testable
+    where the `everything` arm (training every part) shows no drop."""
     parts = []
-    for ds, part in table.groupby("dataset", sort=False):
+    for key, part in table.groupby(groups, sort=False):
         arms = part.set_index("finetune")
         why = None
-        if "all" in arms.index:
-            why = arms.loc["all", "untestable"] or precondition(baseline_drop=arms.loc["all", "drop_verdict"])
+        if everything in arms.index:
+            why = arms.loc[everything, "untestable"] or precondition(baseline_drop=arms.loc[everything, "drop_verdict"])
         for arm, rule in (("mlp", "drop"), ("embedding", "no-drop")):
             if arm not in arms.index:
                 continue
-            label = f"{ds} only {arm} trained"
+            label = " ".join(map(str, key if isinstance(key, tuple) else (key,))) + f" only {arm} trained"
             r = arms.loc[arm]
             parts.append(untestable(label, f"baseline-drops fails: {why}", r["drop"]) if why
                          else drop_part(r, label, rule))
+    return parts
+
+
+def record_finetune(frame: pd.DataFrame, chapter: str, by=("dataset", "finetune")) -> dict:
+    """C14 from runs fine-tuned from epoch 2 (column finetune: all, mlp, embedding)."""
+    parts = finetune_parts(effects(frame, list(by)), ["dataset"])
     return record_parts("C14", parts, chapter, "finetune", what="drop of the first deciding arm")
 
 

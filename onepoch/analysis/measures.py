@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from onepoch.analysis import rules
+from onepoch.analysis.summary import each_run
 from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, precondition, seed_effect, placebo_z
 
 _EPS = 1e-9
@@ -47,13 +48,8 @@ def _run_numbers(e: np.ndarray, v: np.ndarray, boundary: int) -> dict:
 def per_run(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test",
             boundary: int = 1) -> pd.DataFrame:
     """One row per run (the `by` columns + seed) with the numbers of the module docstring."""
-    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
-    out = []
-    for key, run in rows.groupby([*by, "seed"], sort=False, observed=True):
-        run = run.sort_values("step")
-        out.append({**dict(zip([*by, "seed"], key if isinstance(key, tuple) else (key,))),
-                    **_run_numbers(run["epoch"].to_numpy(float), run["value"].to_numpy(float), boundary)})
-    return pd.DataFrame(out)
+    return pd.DataFrame([{**labels, **_run_numbers(e, v, boundary)}
+                         for labels, e, v in each_run(frame, by, metric, split)])
 
 
 def setting_effects(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:

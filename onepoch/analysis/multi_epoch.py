@@ -29,7 +29,7 @@ import pandas as pd
 
 from onepoch.analysis import rules
 from onepoch.analysis.stats import Verdict, directional, paired_effect, seed_effect
-from onepoch.analysis.summary import drop_table, is_sharp, peak_epochs, pm
+from onepoch.analysis.summary import drop_table, each_run, is_sharp, peak_epochs, pm
 
 BASELINE = "baseline"
 
@@ -69,12 +69,8 @@ def run_settings(settings: dict, base, datasets, seeds, name: str = "remedy", **
 
 def epoch_ends(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test") -> pd.DataFrame:
     """One row per run: `end_<k>` = metric at the end of epoch k, `best` over all evaluations and `best_epoch`."""
-    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
     out = []
-    for key, run in rows.groupby([*by, "seed"], sort=False, observed=True):
-        run = run.sort_values("step")
-        e, v = run["epoch"].to_numpy(), run["value"].to_numpy()
-        row = dict(zip([*by, "seed"], key if isinstance(key, tuple) else (key,)))
+    for row, e, v in each_run(frame, by, metric, split):
         for k in range(1, int(np.floor(e.max() + 1e-9)) + 1):
             at = np.isclose(e, k)
             row[f"end_{k}"] = v[at][-1] if at.any() else np.nan

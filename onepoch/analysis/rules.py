@@ -32,6 +32,9 @@ PLACEBO_SKIP = 0.5
 # A-distance (0..2) of EMB(x)|y=0 vs |y=1: a jump at the boundary counts above this (its step-0 noise floor is
 # shown in the chapter); "flat" means its interval lies below it.
 A_DISTANCE_JUMP = 0.02
+# The same for the probe of `onepoch.analysis.causes` (issue 13: the A-distance of the batches about to be
+# trained, measured by a fresh classifier per evaluation, whose noise is larger): a jump counts above this.
+CAUSES_A_JUMP = 0.05
 # Per-step parameter update, first steps of epoch 2 over last steps of epoch 1: a "jump" is a ratio whose
 # interval lies above this (a rise of at least 20%); "no jump", below it.
 UPDATE_RATIO = 1.2
@@ -88,9 +91,39 @@ RULES = {
                  "('no-drop'); not testable where fine-tuning everything shows no drop"),
     "each-epoch": ("every later boundary shows a drop ('drop' at boundary k); not testable where the epoch-2 "
                    "boundary shows none"),
+    "causes-a-jump": (f"the A-distance of the batches about to be trained jumps at the epoch-2 boundary (every data "
+                      f"set's 95% interval of the per-seed jump above {CAUSES_A_JUMP}) and the test set's does not "
+                      f"(interval below {CAUSES_A_JUMP})"),
+    "causes-update-ratio": (f"the mean absolute per-step update, first steps of epoch 2 over the last of epoch 1: "
+                            f"every fully connected layer's ratio interval lies above {UPDATE_RATIO}, the embedding's "
+                            f"(rows in the batch) below it"),
+    "fresh-pass": (f"a second pass over the same samples drops (interval above {MIN_EFFECT}) and one over fresh "
+                   f"samples does not (interval below {NO_EFFECT_MARGIN}); not testable where the repeated pass "
+                   "shows no drop; combined as 'every-setting'"),
+    "structural": ("per data set where some model with an MLP drops (its 'drop' verdict agrees; else not testable), "
+                   "every model without an MLP (fm, lr) must not drop ('no-drop': the 95% interval of its drop lies "
+                   f"below the {NO_EFFECT_MARGIN} AUC margin, fixed before the runs); combined as 'every-setting'"),
+    "no-influence": ("a factor with no influence on the phenomenon, two-sided: every setting keeps the drop "
+                     "('keeps-drop') and its drop equals the baseline's (paired by seed: the 95% interval of the "
+                     f"difference lies inside +-{EQUIVALENCE_MARGIN} AUC, 'equivalence'); not testable where the "
+                     "baseline shows no drop"),
     "long-tail": (f"the rarest 50% of IDs (all fields, training samples) carry under {LONG_TAIL_SHARE:.0%} of "
                   "occurrences: a count over the data, no sampling interval"),
 }
+
+# Which claims use which kind of rule. A claim that something does *not* happen in one direction ("does not
+# drop", "does not help", "does not beat one epoch", "flat", "does not jump") is judged one-sided:
+# non-inferiority, the interval below a margin (NO_EFFECT_MARGIN for AUC; the jump bounds for the probes). A
+# claim of *no effect* either way ("no clear effect", "almost no influence") is judged two-sided: equivalence,
+# the interval inside +-EQUIVALENCE_MARGIN. A claim that something happens ("drops", "drops too", "it stays",
+# "jumps", "lower") is directional: the interval above (below) a bound, whatever its size.
+NON_INFERIORITY = ("C2", "C3", "C3b", "C7", "C8", "C8b", "C10b", "C11", "C12", "C13", "C14", "C16c")  # (in part)
+EQUIVALENCE = ("C4", "C5")  # C5 is also judged on the end-of-epoch-1 level in causal_controls (rule 'equivalence')
+DIRECTIONAL_ONLY = ("C1", "C6", "C7b", "C10", "C15", "C16a", "C16b", "C16d")  # C9 is a count, no interval
+# The rule `claims.record_keeps_drop` applies per claim: C4 ("no clear effect") and C5 ("almost no influence")
+# say the factor changes nothing, so the drop must stay *and* stay the same size; C6 ("does not help") only
+# that it stays.
+FACTOR_RULE = {"C4": "no-influence", "C5": "no-influence", "C6": "keeps-drop"}
 
 PRECONDITIONS = {
     "learns": f"the model learns: seed-mean test AUC at the end of epoch 1 >= {AUC_FLOOR}",
@@ -126,6 +159,11 @@ CHANGES = {
 }
 for _same, _as in (("C5", "C4"), ("C6", "C4"), ("C7b", "C4"), ("C8b", "C8"), ("C10b", "C3")):
     CHANGES[_same] = CHANGES[_as]
+# Follow-up to issue 12: "no clear effect" (C4) and "almost no influence" (C5) are two-sided claims.
+for _two_sided in EQUIVALENCE:
+    CHANGES[_two_sided] += ("; since the follow-up, judged two-sided as the claim says: each setting's drop must "
+                            f"also equal the baseline's within +-{EQUIVALENCE_MARGIN} AUC (paired by seed, "
+                            "equivalence, the margin unchanged), rule 'no-influence'")
 
 
 def changes(claims) -> str:

@@ -22,14 +22,21 @@ from onepoch.analysis.rules import SEED_SHARP as SHARP
 from onepoch.analysis.rules import UPDATE_RATIO as MIN_RATIO
 
 
+def each_run(frame: pd.DataFrame, by: list[str], metric: str, split: str, sort: bool = False):
+    """Per run (the `by` columns + seed) of one metric and split: (its labels as a dict, its epochs, its
+    values), ordered by step -- the loop every per-run measure starts from."""
+    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+    for key, run in rows.groupby([*by, "seed"], sort=sort, observed=True):
+        run = run.sort_values("step")
+        labels = dict(zip([*by, "seed"], key if isinstance(key, tuple) else (key,)))
+        yield labels, run["epoch"].to_numpy(float), run["value"].to_numpy(float)
+
+
 def boundary_drops(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test",
                    epoch: int = 1) -> pd.DataFrame:
     """One row per run (by + seed) with the boundary numbers of `epoch` -> `epoch + 1`."""
-    rows = frame[(frame["metric"] == metric) & (frame["split"] == split)]
     out = []
-    for key, run in rows.groupby([*by, "seed"], sort=True):
-        run = run.sort_values("step")
-        e, v = run["epoch"].to_numpy(), run["value"].to_numpy()
+    for labels, e, v in each_run(frame, by, metric, split, sort=True):
         inside = (e > epoch - 1 + 1e-9) & (e <= epoch + 1e-9)
         after = (e > epoch + 1e-9) & (e <= epoch + 1 + 1e-9)
         if not inside.any() or not after.any():
@@ -37,7 +44,7 @@ def boundary_drops(frame: pd.DataFrame, by: list[str], metric: str = "auc", spli
         end = v[inside][-1]
         first_next = v[after][0]
         best_i = int(np.nanargmax(v))
-        out.append(dict(zip([*by, "seed"], key if isinstance(key, tuple) else (key,)),
+        out.append(dict(labels,
                         best_epoch1=np.nanmax(v[inside]), end_epoch1=end, first_epoch2=first_next,
                         drop=end - first_next, min_epoch2=np.nanmin(v[after]),
                         best=v[best_i], best_epoch=e[best_i], last=v[-1]))
