@@ -29,6 +29,41 @@ def test_chapters_follow_toc_with_ledger_last(tiny_book):
     assert set(book.parameters("alpha", tiny_book)) == {"quick", "n", "fail"}
 
 
+def _reader_first(root):
+    """beta first in _toc.yml, declared a reader of the ledger (as the intro's findings are)."""
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/beta\nchapters:\n  - file: book/alpha\n"
+                                   "  - file: book/ledger\n  - file: book/notes\n  - file: book/execution\n")
+    nb = nbformat.read(root / "book" / "beta.ipynb", as_version=4)
+    nb.metadata["onepoch"] = {"reads_ledger": True}
+    nb.cells.append(nbformat.v4.new_code_cell("from onepoch.analysis import ledger\nprint(len(ledger.table()))"))
+    nbformat.write(nb, root / "book" / "beta.ipynb")
+
+
+def test_chapters_that_read_the_ledger_run_after_the_others(tiny_book, fixed_package_hash):
+    (tiny_book / "_toc.yml").write_text((tiny_book / "_toc.yml").read_text().replace(
+        "root: book/alpha\nchapters:\n  - file: book/ledger\n  - file: book/beta",
+        "root: book/beta\nchapters:\n  - file: book/ledger\n  - file: book/alpha"))
+    assert book.chapters(tiny_book) == ["beta", "alpha", "ledger"]  # no reader declared: _toc order
+    _reader_first(tiny_book)
+    assert book.chapters(tiny_book) == ["alpha", "beta", "ledger"]
+    book.build("quick", root=tiny_book, quiet=True)
+    executed = tiny_book / "_build" / "quick" / "executed"
+    assert _cells(executed / "beta.ipynb")[-1].outputs[0]["text"] == "1\n"  # it saw alpha's row
+    before = book.last_run("beta", "quick", root=tiny_book)["stamp"]
+    # alpha's rows change (run again with another n): the reader re-executes with them, unasked
+    book.run_chapter("alpha", {"n": 5}, "quick", root=tiny_book, quiet=True)
+    assert book.last_run("beta", "quick", root=tiny_book)["stamp"] != before
+    assert (executed / "beta.ipynb").stat().st_mtime >= (executed / "alpha.ipynb").stat().st_mtime
+
+
+def test_reads_ledger_must_be_true_or_false(tiny_book):
+    nb = nbformat.read(tiny_book / "book" / "beta.ipynb", as_version=4)
+    nb.metadata["onepoch"] = {"reads_ledger": "yes"}
+    nbformat.write(nb, tiny_book / "book" / "beta.ipynb")
+    with pytest.raises(BookError, match="reads_ledger must be true or false"):
+        book.chapters(tiny_book)
+
+
 def test_unknown_chapter_lists_chapters(tiny_book):
     with pytest.raises(BookError, match=r"unknown chapter 'nope'; chapters: alpha, beta, ledger"):
         book.execute_chapter("nope", root=tiny_book)
