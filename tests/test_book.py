@@ -64,6 +64,25 @@ def test_reads_ledger_must_be_true_or_false(tiny_book):
         book.chapters(tiny_book)
 
 
+def test_effective_values_read_the_quick_block(tmp_path):
+    from onepoch.book import effective
+
+    src = tmp_path / "c.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("quick = False\nseeds = [0, 1, 2]\nepochs = 10\nlr = 1e-3"),
+                nbformat.v4.new_code_cell("if quick:  # smaller\n    seeds, epochs = [0], 2\n    other = seeds")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, src)
+    assert effective.quick_values(src) == {"seeds": "[0]", "epochs": "2", "other": "seeds"}
+    defaults = {k: {"default": v} for k, v in (("quick", "False"), ("seeds", "[0, 1, 2]"), ("epochs", "10"),
+                                                 ("lr", "1e-3"))}
+    got = {e["name"]: (e["value"], e["from"]) for e in effective.effective(src, {"lr": 0.01}, defaults, "quick")}
+    assert got == {"quick": ("True", "mode"), "seeds": ("[0]", "quick"), "epochs": ("2", "quick"),
+                   "lr": ("0.01", "given")}
+    full = {e["name"]: e["from"] for e in effective.effective(src, {}, defaults, "full")}
+    assert set(full.values()) == {"default", "mode"}
+
+
 def test_unknown_chapter_lists_chapters(tiny_book):
     with pytest.raises(BookError, match=r"unknown chapter 'nope'; chapters: alpha, beta, ledger"):
         book.execute_chapter("nope", root=tiny_book)
@@ -97,10 +116,15 @@ def test_execute_injects_tags_records_and_skips(tiny_book, fixed_package_hash):
     assert "quick = True" in injected[0].source and "n = 3" in injected[0].source
     printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
     assert "30 True" in printed
+    # beneath the parameters: a badge with the mode and the values it ran with
+    at = cells.index(injected[0]) + 1
+    assert "onepoch-effective" in cells[at].metadata.tags and "onepoch-mode-quick" in cells[at].source
+    assert "`n = 3` (given)" in cells[at].source and "`fail = False`" in cells[at].source
 
     # run record next to the notebook; ledger rows in the mode's ledger folder
     run = json.loads((out / "quick" / "executed" / "alpha.run.json").read_text())
     assert run["chapter"] == "alpha" and run["mode"] == "quick" and run["seconds"] > 0
+    assert {"name": "n", "value": "3", "from": "given"} in run["effective"]
     rows = json.loads((out / "quick" / "ledger" / "alpha.json").read_text())
     assert rows[0]["claim"] == "C3" and rows[0]["measured"] == "3"
     assert dest.stat().st_mode & 0o044  # readable by others, like any built file
