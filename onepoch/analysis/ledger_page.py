@@ -17,7 +17,7 @@ import re
 from onepoch.analysis import ledger
 from onepoch.analysis.claim_texts import CLAIMS
 from onepoch.analysis.stats import all_of
-from onepoch.tables import MINUS
+from onepoch.tables import number
 
 NOT_TESTED = "not tested"  # a claim no chapter has a row for (not a verdict a rule returns)
 _ANCHOR = re.compile(r"\b((?:fig|tab)-[a-z0-9][a-z0-9-]*[a-z0-9])\b")
@@ -25,10 +25,7 @@ _ANCHOR = re.compile(r"\b((?:fig|tab)-[a-z0-9][a-z0-9-]*[a-z0-9])\b")
 
 def _fmt(x, digits: int = 4) -> str:
     """A number with a true minus sign, never "-0.0000"; "n/a" when missing."""
-    if x is None or not isinstance(x, (int, float)) or not math.isfinite(x):
-        return "n/a"
-    text = f"{x:.{digits}f}"
-    return f"{0:.{digits}f}" if float(text) == 0 else text.replace("-", MINUS)
+    return number(x, digits)
 
 
 def effect_text(row) -> str:
@@ -37,7 +34,8 @@ def effect_text(row) -> str:
     effect, ci, n = get("effect"), get("ci"), get("n_seeds")
     if effect is None or (isinstance(effect, float) and not math.isfinite(effect)):
         return "n/a"
-    interval = f" [{_fmt(ci[0])}, {_fmt(ci[1])}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 else ""
+    interval = (f" [{_fmt(ci[0])}, {_fmt(ci[1])}]" if isinstance(ci, (list, tuple)) and len(ci) == 2
+                and any(_fmt(c) != "n/a" for c in ci) else "")
     seeds = f", {int(n)} seed{'s' if int(n) != 1 else ''}" if n is not None and n == n and n > 0 else ""
     return f"{_fmt(effect)}{interval}{seeds}"
 
