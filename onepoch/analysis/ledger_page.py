@@ -94,7 +94,12 @@ def _measured(row) -> str:
     parts = [html.escape(p) for p in str(row.measured).split("; ") if p]
     out = "<ul>" + "".join(f"<li>{p}</li>" for p in parts) + "</ul>" if parts else ""
     if row.evidence:
-        out += f'<p class="ledger-evidence"><small>{html.escape(str(row.evidence))}</small></p>'
+        text = html.escape(str(row.evidence))
+        where = anchor(row.evidence)
+        if where:  # the named figure or table becomes a link to it
+            text = text.replace(where, f'<a href="{html.escape(evidence_href(row.chapter, row.evidence))}">'
+                                       f"{'figure' if where.startswith('fig') else 'table'}</a>", 1)
+        out += f'<p class="ledger-evidence"><small>{text}</small></p>'
     return out
 
 
