@@ -119,7 +119,7 @@ def test_execute_injects_tags_records_and_skips(tiny_book, fixed_package_hash):
     # beneath the parameters: a badge with the mode and the values it ran with
     at = cells.index(injected[0]) + 1
     assert "onepoch-effective" in cells[at].metadata.tags and "onepoch-mode-quick" in cells[at].source
-    assert "`n = 3` (given)" in cells[at].source and "`fail = False`" in cells[at].source
+    assert "<code>n = 3</code> <em>(given)</em>" in cells[at].source and "<code>fail = False</code>" in cells[at].source
 
     # run record next to the notebook; ledger rows in the mode's ledger folder
     run = json.loads((out / "quick" / "executed" / "alpha.run.json").read_text())

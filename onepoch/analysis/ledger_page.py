@@ -126,8 +126,10 @@ def _effect_cell(row) -> str:
     """The effect on one line, its interval and seeds beneath in small type (a narrow column)."""
     text = effect_text(row)
     value, _, rest = text.partition(" ")
-    rest = html.escape(rest).replace(", ", ",\u00a0", 1)
-    return f'<span class="num">{html.escape(value)}</span>' + (f"<br><small>{rest}</small>" if rest else "")
+    interval, _, seeds = rest.rpartition("], ") if "], " in rest else (rest, "", "")
+    interval = interval + "]" if seeds else interval
+    lines = [html.escape(x).replace(", ", ",\u00a0") for x in (interval, seeds) if x]
+    return f"<strong>{html.escape(value)}</strong>" + "".join(f'<br><small class="nowrap">{x}</small>' for x in lines)
 
 
 def overview_frame(frame=None):

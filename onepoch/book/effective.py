@@ -10,6 +10,7 @@ result, so editing it re-executes no chapter (see stamps.TOOLING).
 from __future__ import annotations
 
 import ast
+import html
 import json
 from pathlib import Path
 
@@ -70,17 +71,21 @@ def _short(value: str, limit: int = 60) -> str:
 
 
 def badge_markdown(entries: list[dict], mode: str) -> str:
-    """The badge and the values, as the markdown of one cell."""
+    """The badge and the values, as the markdown of one cell (the values as HTML, so long ones wrap)."""
     badge = (f'<span class="onepoch-mode onepoch-mode-{mode}">{"quick build" if mode == "quick" else "full build"}'
              "</span>")
-    marks = {"given": " (given)", "quick": " (quick)"}
-    values = " \u00b7 ".join(f"`{e['name']} = {_short(e['value'])}`{marks.get(e['from'], '')}"
-                             for e in entries if e["name"] != "quick")
-    lead = ("This page ran in **quick mode**: the values below replace the defaults shown above "
-            "(*quick*: set by the chapter's `if quick:` block; *given*: set with `-p`)."
-            if mode == "quick" else "This page ran with these values"
-            + (" (*given*: set with `-p`)." if any(e["from"] == "given" for e in entries) else "."))
-    return f"{badge} {lead}\n\n{values}" if values else f"{badge} {lead}"
+    marks = {"given": " <em>(given)</em>", "quick": " <em>(quick)</em>"}
+    shown = [e for e in entries if e["name"] != "quick"]
+    values = " \u00b7 ".join(f"<code>{html.escape(e['name'])} = {html.escape(_short(e['value']))}</code>"
+                             f"{marks.get(e['from'], '')}" for e in shown)
+    if mode == "quick":
+        lead = ("This page ran in **quick mode** (fewer data, epochs and seeds)"
+                + (": these values replace the defaults of its parameters cell (*quick*: set by the chapter's "
+                   "`if quick:` block; *given*: set with `-p`)." if shown else "."))
+    else:
+        lead = "This page ran with " + ("these values" if shown else "its defaults") + (
+            " (*given*: set with `-p`)." if any(e["from"] == "given" for e in entries) else ".")
+    return f"{badge} {lead}\n\n<p class=\"onepoch-params\">{values}</p>" if values else f"{badge} {lead}"
 
 
 def insert_badge(nb, entries: list[dict], mode: str) -> None:
