@@ -125,3 +125,10 @@ def test_numbers_read_with_a_true_minus_and_no_negative_zero():
         "0.0000 [\u22120.0123, 0.0004], 1 seed"
     assert ledger_page.anchor("Fig. (fig-train-test) and tab-x") == "fig-train-test"
     assert ledger_page.evidence_href("one_epoch", "no anchor here") == "one_epoch.html"
+
+
+def test_summary_folds_the_rules(folder):
+    ledger.record("C1", "p", "m", "agrees", "one_epoch")
+    out = ledger_page.summary_html(rules={"drop": "a < b"})
+    assert "1 <em>agrees</em>" in out and "<summary>The rules behind the verdicts (1)</summary>" in out
+    assert out.index("</p>") < out.index("<details>") and "a &lt; b" in out

@@ -133,8 +133,8 @@ def _effect_cell(row) -> str:
 
 
 def overview_frame(frame=None):
-    """The overview as a table of HTML cells: verdict, claim (id and text), effect [95% interval],
-    evidence (link to the deciding chapter's figure or table, the chapters' rows folded beneath)."""
+    """The overview as a table of HTML cells: verdict; claim (id and text, a link to the deciding chapter's
+    figure or table beneath, the chapters' rows folded under it); effect [95% interval]."""
     import pandas as pd
 
     frame = ledger.table() if frame is None else frame
@@ -146,11 +146,12 @@ def overview_frame(frame=None):
                          f"{html.escape(effect_text(r))}</li>" for r in rows.itertuples(index=False))
         others = (f"<details><summary>{len(rows)} chapter row{'s' if len(rows) != 1 else ''}</summary>"
                   f"<ul>{folded}</ul></details>") if len(rows) > 1 else ""
+        evidence = _chapter_link(s.chapter, s.evidence)
         out.append({"verdict": _badge(s.verdict),
-                    "claim": f"<strong>{html.escape(s.claim)}</strong> {html.escape(str(says))}",
-                    "effect [95% interval]": _effect_cell(s),
-                    "evidence": _chapter_link(s.chapter, s.evidence) + others})
-    return pd.DataFrame(out, columns=["verdict", "claim", "effect [95% interval]", "evidence"])
+                    "claim (evidence beneath)": f"<strong>{html.escape(s.claim)}</strong> {html.escape(str(says))}"
+                    + (f'<br><small>evidence: {evidence}</small>' if evidence else "") + others,
+                    "effect [95% interval]": _effect_cell(s)})
+    return pd.DataFrame(out, columns=["verdict", "claim (evidence beneath)", "effect [95% interval]"])
 
 
 def overview_html(frame=None) -> str:
@@ -190,3 +191,20 @@ def summary(frame=None) -> str:
     parts = [f"{counts[v]} *{v}*" for v in (*ledger.VERDICTS, NOT_TESTED) if counts.get(v, 0)]
     n = int(counts.sum())
     return f"{n} claim{'s' if n != 1 else ''}: " + ", ".join(parts) + f" ({len(frame)} chapter rows)."
+
+
+def summary_html(frame=None, rules: dict | None = None) -> str:
+    """`summary` as HTML, with the rules (id: wording) folded beneath it."""
+    line = html.escape(summary(frame))
+    line = re.sub(r"\*([^*]+)\*", r"<em>\1</em>", line)
+    if not rules:
+        return f"<p>{line}</p>"
+    items = "".join(f"<li><strong>{html.escape(k)}</strong>: {html.escape(v)}</li>" for k, v in rules.items())
+    return f"<p>{line}</p><details><summary>The rules behind the verdicts ({len(rules)})</summary><ul>{items}</ul></details>"
+
+
+def show_summary(frame=None, rules: dict | None = None):
+    """`summary_html` as the HTML output of a cell."""
+    from IPython.display import HTML
+
+    return HTML(summary_html(frame, rules))
