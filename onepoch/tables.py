@@ -33,6 +33,20 @@ def signed(value: float, digits: int = 4) -> str:
     return text.replace("-", MINUS)
 
 
+def number(value, digits: int = 4) -> str:
+    """A value with a true minus when negative, never "-0.0000"; "n/a" when missing or not finite."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text.replace("-", MINUS)
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 seed", "3 seeds": the noun agrees with the number (a plural noun given, as in "seeds")."""
+    one = noun[:-1] if noun.endswith("s") else noun
+    return f"{n} {one if n == 1 else noun}"
+
+
 def k_of_n(flags, noun: str = "settings") -> str:
     """ "k of n <noun>" for a list of booleans (singular noun when n is 1)."""
     flags = list(flags)

@@ -29,6 +29,60 @@ def test_chapters_follow_toc_with_ledger_last(tiny_book):
     assert set(book.parameters("alpha", tiny_book)) == {"quick", "n", "fail"}
 
 
+def _reader_first(root):
+    """beta first in _toc.yml, declared a reader of the ledger (as the intro's findings are)."""
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/beta\nchapters:\n  - file: book/alpha\n"
+                                   "  - file: book/ledger\n  - file: book/notes\n  - file: book/execution\n")
+    nb = nbformat.read(root / "book" / "beta.ipynb", as_version=4)
+    nb.metadata["onepoch"] = {"reads_ledger": True}
+    nb.cells.append(nbformat.v4.new_code_cell("from onepoch.analysis import ledger\nprint(len(ledger.table()))"))
+    nbformat.write(nb, root / "book" / "beta.ipynb")
+
+
+def test_chapters_that_read_the_ledger_run_after_the_others(tiny_book, fixed_package_hash):
+    (tiny_book / "_toc.yml").write_text((tiny_book / "_toc.yml").read_text().replace(
+        "root: book/alpha\nchapters:\n  - file: book/ledger\n  - file: book/beta",
+        "root: book/beta\nchapters:\n  - file: book/ledger\n  - file: book/alpha"))
+    assert book.chapters(tiny_book) == ["beta", "alpha", "ledger"]  # no reader declared: _toc order
+    _reader_first(tiny_book)
+    assert book.chapters(tiny_book) == ["alpha", "beta", "ledger"]
+    book.build("quick", root=tiny_book, quiet=True)
+    executed = tiny_book / "_build" / "quick" / "executed"
+    assert _cells(executed / "beta.ipynb")[-1].outputs[0]["text"] == "1\n"  # it saw alpha's row
+    before = book.last_run("beta", "quick", root=tiny_book)["stamp"]
+    # alpha's rows change (run again with another n): the reader re-executes with them, unasked
+    book.run_chapter("alpha", {"n": 5}, "quick", root=tiny_book, quiet=True)
+    assert book.last_run("beta", "quick", root=tiny_book)["stamp"] != before
+    assert (executed / "beta.ipynb").stat().st_mtime >= (executed / "alpha.ipynb").stat().st_mtime
+
+
+def test_reads_ledger_must_be_true_or_false(tiny_book):
+    nb = nbformat.read(tiny_book / "book" / "beta.ipynb", as_version=4)
+    nb.metadata["onepoch"] = {"reads_ledger": "yes"}
+    nbformat.write(nb, tiny_book / "book" / "beta.ipynb")
+    with pytest.raises(BookError, match="reads_ledger must be true or false"):
+        book.chapters(tiny_book)
+
+
+def test_effective_values_read_the_quick_block(tmp_path):
+    from onepoch.book import effective
+
+    src = tmp_path / "c.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("quick = False\nseeds = [0, 1, 2]\nepochs = 10\nlr = 1e-3"),
+                nbformat.v4.new_code_cell("if quick:  # smaller\n    seeds, epochs = [0], 2\n    other = seeds")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, src)
+    assert effective.quick_values(src) == {"seeds": "[0]", "epochs": "2", "other": "seeds"}
+    defaults = {k: {"default": v} for k, v in (("quick", "False"), ("seeds", "[0, 1, 2]"), ("epochs", "10"),
+                                                 ("lr", "1e-3"))}
+    got = {e["name"]: (e["value"], e["from"]) for e in effective.effective(src, {"lr": 0.01}, defaults, "quick")}
+    assert got == {"quick": ("True", "mode"), "seeds": ("[0]", "quick"), "epochs": ("2", "quick"),
+                   "lr": ("0.01", "given")}
+    full = {e["name"]: e["from"] for e in effective.effective(src, {}, defaults, "full")}
+    assert set(full.values()) == {"default", "mode"}
+
+
 def test_unknown_chapter_lists_chapters(tiny_book):
     with pytest.raises(BookError, match=r"unknown chapter 'nope'; chapters: alpha, beta, ledger"):
         book.execute_chapter("nope", root=tiny_book)
@@ -62,10 +116,15 @@ def test_execute_injects_tags_records_and_skips(tiny_book, fixed_package_hash):
     assert "quick = True" in injected[0].source and "n = 3" in injected[0].source
     printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
     assert "30 True" in printed
+    # beneath the parameters: a badge with the mode and the values it ran with
+    at = cells.index(injected[0]) + 1
+    assert "onepoch-effective" in cells[at].metadata.tags and "onepoch-mode-quick" in cells[at].source
+    assert "<code>n = 3</code> <em>(given)</em>" in cells[at].source and "<code>fail = False</code>" in cells[at].source
 
     # run record next to the notebook; ledger rows in the mode's ledger folder
     run = json.loads((out / "quick" / "executed" / "alpha.run.json").read_text())
     assert run["chapter"] == "alpha" and run["mode"] == "quick" and run["seconds"] > 0
+    assert {"name": "n", "value": "3", "from": "given"} in run["effective"]
     rows = json.loads((out / "quick" / "ledger" / "alpha.json").read_text())
     assert rows[0]["claim"] == "C3" and rows[0]["measured"] == "3"
     assert dest.stat().st_mode & 0o044  # readable by others, like any built file

@@ -76,13 +76,15 @@ def test_bad_chapter_name(folder):
         ledger.record("C1", "p", "m", "agrees", "../escape")
 
 
-def test_html_has_no_index_and_escapes(folder):
-    ledger.record("C1", "a < b", "m", "agrees", "one_epoch")
+def test_html_folds_rows_per_claim_and_escapes(folder):
+    ledger.record("C1", "a < b", "m1; m2", "agrees", "one_epoch")
+    ledger.record("C1", "a < b", "m3", "disagrees", "beyond", evidence="Remedies (fig-gains)")
     html = ledger_page.to_html()
-    assert "<th>Claim</th>" in html and "a &lt; b" in html
-    assert '<a href="one_epoch.html">one_epoch</a>' in html
+    assert html.count("<details>") == 1 and html.count("a &lt; b") == 1  # the claim's text once, not per row
+    assert '<a href="one_epoch.html">one_epoch</a>' in html and "<li>m1</li><li>m2</li>" in html
+    assert '<a href="beyond.html#fig-gains">beyond (figure)</a>' in html  # the figure the evidence names
     assert "<th></th>" not in html and "dataframe" not in html
-    assert "1 *agrees*" in ledger_page.summary()
+    assert "1 *disagrees*" in ledger_page.summary()
 
 
 def test_rows_must_be_filed_under_the_running_chapter(folder, monkeypatch):
@@ -105,13 +107,28 @@ def test_overview_has_one_reconciled_row_per_claim_with_the_chapters_folded(fold
     ledger.record("C10", "p", "m", "not testable", "feature_sparsity")
     html = ledger_page.overview_html()
     rows = html.split("<tr>")[2:]  # after the header row
-    ids = [r.split("</td>")[0][len("<td>"):] for r in rows]
+    ids = [r.split("<strong>")[1].split("</strong>")[0] for r in rows]
     assert ids[:3] == ["C1", "C2", "C3"] and "C10" in ids  # every claim, numeric order
     assert "not tested" in rows[0]  # no chapter recorded C1
     c2 = rows[1]
     assert c2.index("verdict-disagrees") < c2.index("<details>")  # one reconciled verdict: a disagreement decides
-    assert "0.0100 [0.0050, 0.0150], 5 seeds" in c2 and "inconclusive" in c2.split("<details>")[1]
+    assert "0.0100" in c2 and "[0.0050,\u00a00.0150]" in c2 and "5 seeds" in c2
+    assert "inconclusive" in c2.split("<details>")[1]
     assert "verdict-not-testable" in rows[ids.index("C10")]
     summary = ledger_page.reconcile().set_index("claim")
     assert summary.loc["C2", "verdict"] == "disagrees" and summary.loc["C2", "chapter"] == "one_epoch"
     assert summary.loc["C10", "verdict"] == "not testable" and summary.loc["C1", "verdict"] == "not tested"
+
+
+def test_numbers_read_with_a_true_minus_and_no_negative_zero():
+    assert ledger_page.effect_text({"effect": -0.00001, "ci": [-0.0123, 0.0004], "n_seeds": 1}) == \
+        "0.0000 [\u22120.0123, 0.0004], 1 seed"
+    assert ledger_page.anchor("Fig. (fig-train-test) and tab-x") == "fig-train-test"
+    assert ledger_page.evidence_href("one_epoch", "no anchor here") == "one_epoch.html"
+
+
+def test_summary_folds_the_rules(folder):
+    ledger.record("C1", "p", "m", "agrees", "one_epoch")
+    out = ledger_page.summary_html(rules={"drop": "a < b"})
+    assert "1 <em>agrees</em>" in out and "<summary>The rules behind the verdicts (1)</summary>" in out
+    assert out.index("</p>") < out.index("<details>") and "a &lt; b" in out

@@ -64,7 +64,7 @@ def readable(table: pd.DataFrame, name: str) -> pd.DataFrame:
     return pd.DataFrame({
         "dataset": table["dataset"], name: table[name],
         "end of epoch 1": [pm(m, s) for m, s in zip(table.end_epoch1_mean, table.end_epoch1_std)],
-        "drop at epoch 2": [pm(m, s) for m, s in zip(table.drop_mean, table.drop_std)],
+        "change at epoch 2": [pm(-m, s, sign=True) for m, s in zip(table.drop_mean, table.drop_std)],
         "sharp": ["yes" if x else "no" for x in table.sharp_drop],
         "best test AUC": [pm(m, s) for m, s in zip(table.best_mean, table.best_std)],
         "peak epoch (mean curve)": [f"{x:.2f}" for x in table.peak_epoch],
@@ -96,10 +96,28 @@ class Study:
         return plots.curves(self.curves.assign(**{self.factor.name: self.curves[self.factor.name].astype(str)}),
                             **{**args, **kwargs})
 
-    def show(self):
-        from onepoch.analysis.summary import show
+    def figure(self, paper: str = "", **kwargs) -> None:
+        """Display the chart as a numbered figure whose caption states the range of the change at epoch 2
+        (computed from the table), then the table. `paper`: the paper's figure it reproduces, e.g. "Fig. 5"."""
+        from IPython.display import display
 
-        return show(readable(self.table, self.factor.name))
+        from onepoch import figures, plots
+        from onepoch.tables import signed
+
+        words = figures._words(self.factor.name)
+        change = -self.table["drop_mean"]
+        caption = (f"Test AUC during training for each {words} (colour), one panel per data set"
+                   + (f" (paper {paper})" if paper else "") + ". At the first evaluation of epoch 2 the seed-mean "
+                   f"test AUC changes by {signed(change.min())} to {signed(change.max())} across these settings; "
+                   "the table below gives each with its spread over seeds.")
+        name = "fig-" + "".join(c if c.isalnum() else "-" for c in self.factor.name.lower()).strip("-")
+        plots.figure(self.chart(**kwargs), caption=caption, name=name)
+        display(self.show())
+
+    def show(self):
+        from onepoch import tables
+
+        return tables.show(readable(self.table, self.factor.name))
 
 
 def study(f: Factor, base: RunConfig, datasets, seeds, **sweep_args) -> Study:

@@ -65,9 +65,13 @@ class Effect:
         """'0.0123 [0.0101, 0.0145]' (95% interval); the interval is 'n/a' with fewer than 2 seeds."""
         if not math.isfinite(self.estimate):
             return "n/a"
+        def num(x: float) -> str:  # never "-0.0000"
+            text = f"{x:.{digits}f}"
+            return f"{0:.{digits}f}" if float(text) == 0 else text
+
         if not (math.isfinite(self.low) and math.isfinite(self.high)):
-            return f"{self.estimate:.{digits}f} [n/a]"
-        return f"{self.estimate:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+            return f"{num(self.estimate)} [n/a]"
+        return f"{num(self.estimate)} [{num(self.low)}, {num(self.high)}]"
 
 
 def _t(df: float, confidence: float) -> float:

@@ -20,6 +20,7 @@ import pandas as pd
 from onepoch.analysis.rules import SEED_MIN_DROP as MIN_DROP  # descriptive columns only; verdicts: rules.RULES
 from onepoch.analysis.rules import SEED_SHARP as SHARP
 from onepoch.analysis.rules import UPDATE_RATIO as MIN_RATIO
+from onepoch.tables import signed
 
 
 def each_run(frame: pd.DataFrame, by: list[str], metric: str, split: str, sort: bool = False):
@@ -71,26 +72,41 @@ def is_sharp(drop_mean: float, drop_std: float) -> bool:
     return bool(drop_mean > MIN_DROP and drop_mean > SHARP * noise)
 
 
-def pm(mean: float, std: float, digits: int = 4) -> str:
-    """'0.7512 ± 0.0011' (std over seeds)."""
+def pm(mean: float, std: float, digits: int = 4, sign: bool = False) -> str:
+    """'0.7512 ± 0.0011' (std over seeds); with `sign`, a change: '+0.0031 ± 0.0012', '−0.0032 ± ...'
+    (a true minus). Never '-0.0000': a value that rounds to zero reads '0.0000'."""
+    value = signed(mean, digits) if sign else f"{mean:.{digits}f}"
+    if not sign and float(value) == 0:
+        value = f"{0:.{digits}f}"
     if not np.isfinite(std):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+        return value
+    return f"{value} ± {std:.{digits}f}"
 
 
 def readable(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """The drop table as strings, for display in a chapter."""
+    """The drop table as strings, for display in a chapter. The drop reads as a signed change (first
+    evaluation of epoch 2 minus end of epoch 1: negative when test AUC fell)."""
     show = pd.DataFrame({c: table[c] for c in by})
     show["best in epoch 1"] = [pm(m, s) for m, s in zip(table["best_epoch1_mean"], table["best_epoch1_std"])]
     show["end of epoch 1"] = [pm(m, s) for m, s in zip(table["end_epoch1_mean"], table["end_epoch1_std"])]
     show["first eval of epoch 2"] = [pm(m, s) for m, s in zip(table["first_epoch2_mean"], table["first_epoch2_std"])]
-    show["drop"] = [pm(m, s) for m, s in zip(table["drop_mean"], table["drop_std"])]
+    show["change at epoch 2"] = [pm(-m, s, sign=True) for m, s in zip(table["drop_mean"], table["drop_std"])]
     show["min in epoch 2"] = [pm(m, s) for m, s in zip(table["min_epoch2_mean"], table["min_epoch2_std"])]
     show["best overall"] = [pm(m, s) for m, s in zip(table["best_mean"], table["best_std"])]
     show["best at epoch"] = [pm(m, s, 2) for m, s in zip(table["best_epoch_mean"], table["best_epoch_std"])]
     show["sharp drop"] = ["yes" if x else "no" for x in table["sharp_drop"]]
     show["seeds"] = table["seeds"]
     return show
+
+
+def change_text(drop) -> str:
+    """A drop (end of epoch 1 minus first evaluation of epoch 2, an `stats.Effect`) read as the signed
+    change it is: "−0.0032 [−0.0061, −0.0003]" when test AUC fell, "+0.0010 [...]" when it rose."""
+    if not np.isfinite(drop.estimate):
+        return "n/a"
+    if not (np.isfinite(drop.low) and np.isfinite(drop.high)):
+        return f"{signed(-drop.estimate)} [n/a]"
+    return f"{signed(-drop.estimate)} [{signed(-drop.high)}, {signed(-drop.low)}]"
 
 
 def peak_epochs(frame: pd.DataFrame, by: list[str], metric: str = "auc", split: str = "test") -> pd.DataFrame:

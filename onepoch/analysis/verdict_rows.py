@@ -15,6 +15,7 @@ from onepoch.analysis import ledger
 from onepoch.analysis.claim_texts import CLAIMS
 from onepoch.analysis.rules import PRECONDITIONS, RULES
 from onepoch.analysis.stats import Effect, Verdict, all_of, pooled
+from onepoch.tables import count, number
 
 
 @dataclass
@@ -78,9 +79,9 @@ def headline(row: dict) -> str:
     if row.get("effect") is None:
         return f"**{row['claim']} ({row['verdict']})**: no effect could be estimated (rule {row['rule']})."
     low, high = row["ci"]
-    interval = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else " [no interval]"
-    return (f"**{row['claim']} ({row['verdict']})**: {row.get('effect_of') or 'effect'}: {row['effect']:.4f}"
-            f"{interval} ({row['n_seeds']} seeds; rule {row['rule']}).")
+    interval = f" [{number(low)}, {number(high)}]" if low is not None and high is not None else " [no interval]"
+    return (f"**{row['claim']} ({row['verdict']})**: {row.get('effect_of') or 'effect'}: {number(row['effect'])}"
+            f"{interval} ({count(row['n_seeds'], 'seeds')}; rule {row['rule']}).")
 
 
 def rows_table(rows):
@@ -92,7 +93,7 @@ def rows_table(rows):
         if r.get("effect") is None:
             return "n/a"
         low, high = r["ci"]
-        return f"{r['effect']:.4f} [{'n/a' if low is None else f'{low:.4f}'}, {'n/a' if high is None else f'{high:.4f}'}]"
+        return f"{number(r['effect'])} [{number(low)}, {number(high)}]"
 
     return pd.DataFrame({"claim": [r["claim"] for r in rows], "verdict": [r["verdict"] for r in rows],
                          "effect [95% CI]": [interval(r) for r in rows],

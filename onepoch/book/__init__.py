@@ -19,13 +19,15 @@ from onepoch.book.execution import (RUN_LOG_ENV, chapter_env, execute, last_fail
 from onepoch.book.paths import (BOOK_DIR, EXECUTION_PAGE, KERNEL, LEDGER_CHAPTER, MODES, BookError, Layout,
                                 build_lock, layout, say)
 from onepoch.book.stamps import folder_hash_all, research_hash
-from onepoch.book.toc import chapters, checked_parameters, declared_inputs, parameters, quick_overrides
+from onepoch.book.toc import (chapters, checked_parameters, declared_inputs, parameters, quick_overrides,
+                              reads_ledger)
 
 __all__ = [
     "BOOK_DIR", "EXECUTION_PAGE", "KERNEL", "LEDGER_CHAPTER", "MATHJAX_FILE", "MODES", "RUN_LOG_ENV", "BookError",
     "Layout", "build", "build_html", "build_lock", "chapter_env", "chapters", "declared_inputs",
     "execute_chapter", "execution_page", "folder_hash_all", "last_failure", "last_run", "layout",
-    "mathjax_file", "parameters", "prune", "quick_overrides", "read_record", "research_hash", "run_chapter",
+    "mathjax_file", "parameters", "prune", "quick_overrides", "read_record", "reads_ledger", "research_hash",
+    "run_chapter",
     "run_usage", "stage",
 ]
 
@@ -54,14 +56,16 @@ def build(mode: str = "full", jobs: int = 1, *, out_root=None, root=None, strict
 
     ``overrides`` maps a chapter to parameters for this build: such a chapter is always executed
     (``onepoch run``); the others run with their defaults. With ``only``, just those chapters (and
-    the ledger) are executed; the others enter the book as last executed, or unexecuted if they
+    the ledger and the chapters that read it, see ``toc.reads_ledger``) are executed; the others
+    enter the book as last executed, or unexecuted if they
     never were. Two builds of one folder wait for each other (see :func:`build_lock`).
     """
     lay = layout(mode, out_root, root)
     names = chapters(lay.root)
     overrides = overrides or {}
+    readers = {n for n in names if n == LEDGER_CHAPTER or reads_ledger(lay.root / BOOK_DIR / f"{n}.ipynb")}
     checked = {name: checked_parameters(name, mode, overrides.get(name), lay.root)
-               for name in names if only is None or name in only or name == LEDGER_CHAPTER}
+               for name in names if only is None or name in only or name in readers}
     started = time.perf_counter()
     with build_lock(lay, quiet):
         processes.allow_starts()
@@ -92,7 +96,10 @@ def _execute_all(lay: Layout, names: list[str], checked: dict, jobs: int, force:
 
     prune(lay, names)
     shutil.rmtree(lay.tmp, ignore_errors=True)  # leftovers of an execution killed outright
-    first = [n for n in names if n != LEDGER_CHAPTER]
+    # Chapters that read the ledger (and the ledger chapter) run after all the others, one by one, in
+    # `chapters` order (the ledger last): they read the rows this build wrote.
+    later = [n for n in names if n == LEDGER_CHAPTER or reads_ledger(lay.root / BOOK_DIR / f"{n}.ipynb")]
+    first = [n for n in names if n not in later]
     records: dict[str, dict] = {}
     if jobs > 1 and len(first) > 1:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -105,8 +112,8 @@ def _execute_all(lay: Layout, names: list[str], checked: dict, jobs: int, force:
     else:
         for name in first:
             records[name] = run(name)
-    if LEDGER_CHAPTER in names:
-        records[LEDGER_CHAPTER] = run(LEDGER_CHAPTER)
+    for name in later:
+        records[name] = run(name)
     return [records[n] for n in names]
 
 

@@ -21,8 +21,30 @@ MATHJAX_FILE = "tex-svg.js"  # MathJax 3, self-contained (SVG output needs no fo
 def _params_text(params) -> str:
     if isinstance(params, str):  # records written before parameters were JSON
         return "defaults" if params in ("{}", "{'quick': True}") else f"`{params}`"
-    rest = {k: v for k, v in (params or {}).items() if k != "quick"}
-    return f"`{json.dumps(rest)}`" if rest else "defaults"
+    params = params or {}
+    rest = {k: v for k, v in params.items() if k != "quick"}
+    mode = "quick mode" if params.get("quick") else ""
+    given = f"`{json.dumps(rest)}`" if rest else ""
+    return " + ".join(p for p in (mode, given) if p) or "defaults"
+
+
+def _effective_lines(records: list[dict]) -> list[str]:
+    """A folded list of every chapter's effective parameters (from its run record), or nothing."""
+    lines = []
+    for rec in records:
+        entries = rec.get("effective")
+        if rec.get("not_executed") or not entries:
+            continue
+        marks = {"given": " (given)", "quick": " (quick)"}
+        values = " · ".join(f"`{e['name']} = {' '.join(str(e['value']).split())}`{marks.get(e['from'], '')}"
+                            for e in entries if e.get("name") != "quick")
+        lines.append(f"- {{doc}}`{rec['chapter']}`: {values or 'no parameter besides quick'}")
+    if not lines:
+        return []
+    return [":::{dropdown} Effective parameters of each chapter",
+            "The values each chapter ran with (*quick*: set by its `if quick:` block; *given*: set with `-p`; "
+            "others: the defaults of its parameters cell). Each chapter's page shows them beneath its "
+            "parameters cell.", "", *lines, ":::", ""]
 
 
 def execution_page(records: list[dict], lay: Layout) -> str:
@@ -70,6 +92,7 @@ def execution_page(records: list[dict], lay: Layout) -> str:
         "from an empty cache costs.",
         "",
     ]
+    lines += _effective_lines(records)
     for rec in failures:
         fail = rec["last_failure"]
         lines += [f"```{{warning}}\nThe last execution of {{doc}}`{rec['chapter']}` ({fail.get('finished', '')}, "

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from onepoch import atomic, settings
-from onepoch.book import processes, stamps
+from onepoch.book import effective, processes, stamps, toc
 from onepoch.book.paths import KERNEL, LEDGER_CHAPTER, BookError, Layout, say
 
 RUN_LOG_ENV = settings.RUN_LOG  # onepoch.runs.runner notes there each run a chapter uses
@@ -92,8 +92,9 @@ def run_usage(log: Path) -> dict:
             "keys": sorted(seconds)}
 
 
-def _tag_injected(path: Path) -> None:
-    """Tag papermill's injected-parameters cell ``remove-cell`` (hidden in the book)."""
+def _tag_injected(path: Path, entries: list[dict] | None = None, mode: str = "full") -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell`` (hidden in the book) and, given the
+    effective parameters (`effective.effective`), put their badge beneath the parameters cell."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -101,6 +102,8 @@ def _tag_injected(path: Path) -> None:
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
+    if entries is not None:
+        effective.insert_badge(nb, entries, mode)
     nbformat.write(nb, path)
 
 
@@ -184,9 +187,11 @@ def _execute_in(work: Path, name: str, src: Path, given: dict, lay: Layout, env:
         kept = " (its previous results stay in the book until it succeeds)" if lay.record(name).is_file() else ""
         raise BookError(f"chapter {name!r} ({mode}) failed: {reason}{where}{kept}")
 
-    _tag_injected(out)
+    entries = effective.effective(src, given, toc.parameters(name, lay.root), mode)
+    _tag_injected(out, entries, mode)
     atomic.make_readable(out)
     record = {"chapter": name, "mode": mode, "parameters": given, "seconds": round(seconds, 2), **usage,
+              "effective": entries,
               "finished": _now(), "stamp": stamp, "notebook_sha256": _sha_file(out)}
     # Swap in: first mark the old record stale, so a crash midway re-executes rather than mixes.
     if lay.record(name).is_file():

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from onepoch.book.paths import LEDGER_CHAPTER, Layout
-from onepoch.book.toc import declared_inputs
+from onepoch.book.toc import declared_inputs, reads_ledger
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # Tooling, relative to the package: how a book is built and started, never what a run computes.
@@ -36,10 +36,10 @@ def research_hash(package: Path | None = None) -> str:
     return h.hexdigest()
 
 
-def folder_hash(folder: Path, pattern: str = "*.json") -> str:
+def folder_hash(folder: Path, pattern: str = "*.json", skip: str = "") -> str:
     h = hashlib.sha256()
     if folder.is_dir():
-        for path in sorted(folder.glob(pattern)):
+        for path in sorted(p for p in folder.glob(pattern) if p.name != skip):
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -76,6 +76,6 @@ def stamp(name: str, src: Path, params: dict, lay: Layout, env: dict, research: 
         "data": env.get("ONEPOCH_DATA", ""),
         "cache": env.get("ONEPOCH_CACHE", ""),
     }
-    if name == LEDGER_CHAPTER:
-        parts["ledger"] = folder_hash(lay.ledger)
+    if name == LEDGER_CHAPTER or reads_ledger(src):  # what it reads: the other chapters' rows
+        parts["ledger"] = folder_hash(lay.ledger, skip=f"{name}.json")
     return sha(json.dumps(parts, sort_keys=True).encode())

@@ -44,17 +44,27 @@ def toc_files(root: Path) -> list[str]:
 
 def chapters(root=None) -> list[str]:
     """Chapter names (notebooks ``book/<name>.ipynb`` listed in _toc.yml), in
-    execution order: _toc order with the ledger chapter last."""
+    execution order: _toc order, except that chapters which read the ledger
+    (:func:`reads_ledger`, e.g. the intro's findings) run after the others, and
+    the ledger chapter last -- so what they read is this build's rows."""
     root = root_of(root)
     names = []
     for entry in toc_files(root):
         parent, name = os.path.split(entry)
         if parent == BOOK_DIR and (root / BOOK_DIR / f"{name}.ipynb").is_file():
             names.append(name)
-    if LEDGER_CHAPTER in names:
-        names.remove(LEDGER_CHAPTER)
-        names.append(LEDGER_CHAPTER)
-    return names
+    readers = [n for n in names if n != LEDGER_CHAPTER and reads_ledger(root / BOOK_DIR / f"{n}.ipynb")]
+    last = [LEDGER_CHAPTER] if LEDGER_CHAPTER in names else []
+    return [n for n in names if n not in readers and n not in last] + readers + last
+
+
+def reads_ledger(src: Path) -> bool:
+    """Whether a chapter reads other chapters' ledger rows (``metadata.onepoch.reads_ledger: true`` in its
+    notebook): it then runs after the chapters that write them, and re-runs when they change."""
+    flag = read_notebook(src).get("metadata", {}).get("onepoch", {}).get("reads_ledger", False)
+    if not isinstance(flag, bool):
+        raise BookError(f"{src}: metadata.onepoch.reads_ledger must be true or false, got {flag!r}")
+    return flag
 
 
 def source(name: str, root: Path) -> Path:

@@ -1,0 +1,31 @@
+"""onepoch.analysis.findings: the intro's findings, computed from the ledger."""
+from __future__ import annotations
+
+import pytest
+
+from onepoch.analysis import findings, ledger
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path / "ledger"))
+    return tmp_path / "ledger"
+
+
+def test_no_rows_says_so_plainly(folder):
+    text = findings.findings()
+    assert "No chapter of this build has recorded a result yet" in text and "<li>" not in text
+
+
+def test_findings_count_verdicts_and_link_the_evidence(folder):
+    ledger.record("C1", "p", "beauty: drop", "agrees", "one_epoch", evidence="DNN (fig-test-only).", effect=0.012,
+                  ci=(0.004, 0.02), n_seeds=5, rule="drop+sharp")
+    ledger.record("C9", "p", "beauty: 11%", "disagrees", "feature_sparsity", effect=0.11, rule="long-tail")
+    ledger.record("C3", "p", "the model does not learn (test AUC 0.52)", "not testable", "one_epoch")
+    text = findings.findings(quick=True)
+    assert "<strong>quick</strong> build" in text and "3 chapter rows" in text
+    assert "1 <em>agrees</em>, 1 <em>disagrees</em>, 1 <em>not testable</em>" in text
+    assert '<a href="one_epoch.html#fig-test-only">one_epoch, effect 0.0120 [0.0040, 0.0200], 5 seeds</a>' in text
+    assert "Where the book disagrees with the paper:</strong> C9" in text
+    assert "(C2) Not tested in this build." in text
+    assert "1 chapter row of 3 could not be tested; in 1 of them the model does not learn" in text
