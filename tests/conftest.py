@@ -105,3 +105,12 @@ def isolated_data_cache(tmp_path, monkeypatch):
     dataset.clear_memory_cache()
     yield
     dataset.clear_memory_cache()
+
+
+@pytest.fixture
+def data_folder(tmp_path, monkeypatch):
+    """An empty ONEPOCH_DATA folder (user data sets are added to it by the test)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("ONEPOCH_DATA", str(data))
+    return data

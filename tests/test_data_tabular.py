@@ -13,14 +13,6 @@ from onepoch.errors import DataError
 pytestmark = pytest.mark.usefixtures("isolated_data_cache")
 
 
-@pytest.fixture
-def folder(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("ONEPOCH_DATA", str(data))
-    return data
-
-
 def write_criteo(path, rows=800, seed=0):
     """Criteo layout: label, I1-I13 (integers, some empty or negative), C1-C26 (hashes), tab-separated, no header.
     The label depends on C1 and I1, so a model can learn something."""
@@ -52,8 +44,8 @@ def write_avazu(path, rows=600, seed=1):
     return path
 
 
-def test_a_criteo_file_runs_through_onepoch_run(folder):
-    entry = add("crit", write_criteo(folder / "train.txt"), layout="criteo")
+def test_a_criteo_file_runs_through_onepoch_run(data_folder):
+    entry = add("crit", write_criteo(data_folder / "train.txt"), layout="criteo")
     assert entry["numeric"] == [f"I{i}" for i in range(1, 14)] and len(entry["categorical"]) == 26
     config = RunConfig(dataset="crit", epochs=2, batch_size=64, eval_every=5, train_eval_size=200)
     curves = onepoch.run(config)
@@ -62,8 +54,8 @@ def test_a_criteo_file_runs_through_onepoch_run(folder):
     assert set(curves.epoch.round()) >= {1.0, 2.0}
 
 
-def test_criteo_fields_vocabulary_and_buckets(folder):
-    add("crit", write_criteo(folder / "train.txt"), layout="criteo")
+def test_criteo_fields_vocabulary_and_buckets(data_folder):
+    add("crit", write_criteo(data_folder / "train.txt"), layout="criteo")
     data = load("crit")
     assert data.fields == (*(f"I{i}" for i in range(1, 14)), *(f"C{i}" for i in range(1, 27)))
     assert len(data.train["label"]) + len(data.test["label"]) == 800 and len(data.test["label"]) == 80
@@ -78,10 +70,10 @@ def test_criteo_fields_vocabulary_and_buckets(folder):
     assert again is data
 
 
-def test_a_cached_tabular_data_set_reads_back_whole(folder):
+def test_a_cached_tabular_data_set_reads_back_whole(data_folder):
     from onepoch.data import dataset
 
-    add("crit", write_criteo(folder / "train.txt", rows=300), layout="criteo")
+    add("crit", write_criteo(data_folder / "train.txt", rows=300), layout="criteo")
     first = load("crit")
     dataset.clear_memory_cache()
     second = load("crit")
@@ -98,11 +90,11 @@ def test_bucketize_follows_the_stated_rule(tmp_path):
     assert out.tolist() == expected
 
 
-def test_filter_hash_and_probes_work_on_tabular_fields(folder):
+def test_filter_hash_and_probes_work_on_tabular_fields(data_folder):
     from onepoch.probes import ADistanceProbe, AbundanceProbe
     from onepoch.train.trainer import fit
 
-    add("crit", write_criteo(folder / "train.txt", rows=400), layout="criteo")
+    add("crit", write_criteo(data_folder / "train.txt", rows=400), layout="criteo")
     data = load("crit")
     for kind in ("filter", "hash"):
         small = sparsity.apply(data, kind, 0.1)
@@ -114,8 +106,8 @@ def test_filter_hash_and_probes_work_on_tabular_fields(folder):
     assert len(np.unique(data.train["user_raw"])) == len(data.train["label"])  # no user column: one group each
 
 
-def test_an_avazu_file_with_a_header(folder):
-    entry = add("ava", write_avazu(folder / "avazu.csv"), layout="avazu", user="device_ip", time="hour")
+def test_an_avazu_file_with_a_header(data_folder):
+    entry = add("ava", write_avazu(data_folder / "avazu.csv"), layout="avazu", user="device_ip", time="hour")
     assert "id" not in entry["categorical"] and "click" not in entry["categorical"]
     assert "hour" not in entry["categorical"]  # the time column orders the rows
     data = load("ava")
@@ -131,28 +123,28 @@ def test_an_avazu_file_with_a_header(folder):
     (lambda t: t.replace("\n1\t", "\n1\tabc", 1), "numeric column 'I1' holds"),
     (lambda t: t + "1\t2\n", "columns"),
 ])
-def test_bad_tabular_rows_name_file_line_and_cause(folder, edit, cause):
-    path = write_criteo(folder / "train.txt", rows=50)
+def test_bad_tabular_rows_name_file_line_and_cause(data_folder, edit, cause):
+    path = write_criteo(data_folder / "train.txt", rows=50)
     path.write_text(edit(path.read_text()))
     with pytest.raises(DataError) as err:
         add("crit", path, layout="criteo")
     msg = str(err.value)
     assert str(path) in msg and cause in msg and "line " in msg
-    assert not registry.manifest_path(folder).exists()
+    assert not registry.manifest_path(data_folder).exists()
 
 
-def test_a_missing_label_column_shows_the_columns_found(folder):
-    path = write_avazu(folder / "avazu.csv", rows=20)
+def test_a_missing_label_column_shows_the_columns_found(data_folder):
+    path = write_avazu(data_folder / "avazu.csv", rows=20)
     with pytest.raises(DataError) as err:
         add("ava", path, label="clicked")
     msg = str(err.value)
     assert "no column 'clicked' (the --label column)" in msg and "click=" in msg and "hour=" in msg
 
 
-def test_the_command_line_adds_and_lists(folder, capsys):
+def test_the_command_line_adds_and_lists(data_folder, capsys):
     from onepoch.cli import main
 
-    path = write_criteo(folder / "train.txt", rows=100)
+    path = write_criteo(data_folder / "train.txt", rows=100)
     assert main(["data", "add", "crit", str(path), "--layout", "criteo"]) == 0
     assert "added: your tabular file: 100 impressions, 39 fields" in capsys.readouterr().out
     main(["data", "crit"])

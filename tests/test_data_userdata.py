@@ -13,14 +13,6 @@ from onepoch.errors import DataError
 pytestmark = pytest.mark.usefixtures("isolated_data_cache")
 
 
-@pytest.fixture
-def folder(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("ONEPOCH_DATA", str(data))
-    return data
-
-
 def write_log(path, users=30, items=25, per_user=6, seed=0, big=False):
     """A CSV log: user,item,time,category, rows shuffled (the reader sorts by time)."""
     rng = np.random.default_rng(seed)
@@ -44,10 +36,10 @@ def write_sequences(path, users=30, items=25, length=6, seed=0, offset=0):
 
 # -- interactions ------------------------------------------------------------------------------
 
-def test_an_added_log_works_everywhere_a_builtin_name_does(folder):
-    entry = add("mylog", write_log(folder / "log.csv"), user="user", item="item", time="time", category="category")
+def test_an_added_log_works_everywhere_a_builtin_name_does(data_folder):
+    entry = add("mylog", write_log(data_folder / "log.csv"), user="user", item="item", time="time", category="category")
     assert entry["format"] == "interactions" and entry["file"] == "log.csv"
-    manifest = registry.manifest_path(folder).read_text()
+    manifest = registry.manifest_path(data_folder).read_text()
     assert '["mylog"]' in manifest and entry["file_sha256"] in manifest
     assert "mylog" in registry.names()
     RunConfig(dataset="mylog")  # validates
@@ -72,14 +64,14 @@ def test_dates_are_accepted_as_time(tmp_path):
     assert inter.sequences[0].tolist() == [2, 1]
 
 
-def test_a_missing_column_is_named_with_a_preview_of_the_columns(folder):
-    path = write_log(folder / "log.csv")
+def test_a_missing_column_is_named_with_a_preview_of_the_columns(data_folder):
+    path = write_log(data_folder / "log.csv")
     with pytest.raises(DataError) as err:
         add("mylog", path, user="user_id", item="item", time="time")
     msg = str(err.value)
     assert f"{path}, line 1: no column 'user_id' (the --user column)" in msg
     assert "user='u" in msg and "pass --user with one of them" in msg
-    assert not registry.manifest_path(folder).exists()  # nothing written
+    assert not registry.manifest_path(data_folder).exists()  # nothing written
 
 
 @pytest.mark.parametrize("body, line, cause", [
@@ -88,8 +80,8 @@ def test_a_missing_column_is_named_with_a_preview_of_the_columns(folder):
     ("u,i,t\na,x,1\nb,y,2,extra\n", 3, "4 columns"),
     ("", None, "empty file"),
 ])
-def test_bad_log_rows_name_file_line_and_cause(folder, body, line, cause):
-    path = folder / "log.csv"
+def test_bad_log_rows_name_file_line_and_cause(data_folder, body, line, cause):
+    path = data_folder / "log.csv"
     path.write_text(body)
     with pytest.raises(DataError) as err:
         add("mylog", path, user="u", item="i", time="t")
@@ -99,16 +91,16 @@ def test_bad_log_rows_name_file_line_and_cause(folder, body, line, cause):
         assert f"line {line}" in msg
 
 
-def test_a_changed_file_is_refused_with_the_fix(folder):
-    path = write_log(folder / "log.csv")
+def test_a_changed_file_is_refused_with_the_fix(data_folder):
+    path = write_log(data_folder / "log.csv")
     add("mylog", path, user="user", item="item", time="time")
     path.write_text(path.read_text() + "u1,3,1600009999,cat3\n")
     with pytest.raises(DataError, match="checksum mismatch.*onepoch data add mylog"):
         load("mylog")
 
 
-def test_names_must_be_new_and_simple(folder):
-    path = write_log(folder / "log.csv")
+def test_names_must_be_new_and_simple(data_folder):
+    path = write_log(data_folder / "log.csv")
     for bad in ("sports", "add", "My Log", "../x"):
         with pytest.raises(DataError):
             add(bad, path, user="user", item="item", time="time")
@@ -116,10 +108,10 @@ def test_names_must_be_new_and_simple(folder):
 
 # -- sequences -----------------------------------------------------------------------------------
 
-def test_an_s3rec_file_with_attributes_is_added_and_loaded(folder):
-    seq = write_sequences(folder / "seq.txt")
-    (folder / "attrs.json").write_text(json.dumps({str(i): [100 + i % 3, 200 + i % 5] for i in range(1, 26)}))
-    entry = add("myseq", seq, "sequences", attributes=folder / "attrs.json")
+def test_an_s3rec_file_with_attributes_is_added_and_loaded(data_folder):
+    seq = write_sequences(data_folder / "seq.txt")
+    (data_folder / "attrs.json").write_text(json.dumps({str(i): [100 + i % 3, 200 + i % 5] for i in range(1, 26)}))
+    entry = add("myseq", seq, "sequences", attributes=data_folder / "attrs.json")
     assert entry["attributes"] == "attrs.json"
     data = load("myseq")
     assert (data.train["cat_id"] > 0).all() and data.vocab.kind_sizes()["category"] == 5  # last attribute
@@ -130,29 +122,29 @@ def test_an_s3rec_file_with_attributes_is_added_and_loaded(folder):
     ("1 2 3\n2\n", 2, "a user without items"),
     ("1 2 3\n1 4 5\n", 2, "appears on more than one line"),
 ])
-def test_bad_sequence_lines_name_file_line_and_cause(folder, body, line, cause):
-    path = folder / "seq.txt"
+def test_bad_sequence_lines_name_file_line_and_cause(data_folder, body, line, cause):
+    path = data_folder / "seq.txt"
     path.write_text(body)
     with pytest.raises(DataError) as err:
         add("myseq", path, "sequences")
     assert f"{path}, line {line}: " in str(err.value) and cause in str(err.value)
 
 
-def test_bad_attributes_json_is_named(folder):
-    seq = write_sequences(folder / "seq.txt")
-    (folder / "a.json").write_text('{"1": [2,\n')
+def test_bad_attributes_json_is_named(data_folder):
+    seq = write_sequences(data_folder / "seq.txt")
+    (data_folder / "a.json").write_text('{"1": [2,\n')
     with pytest.raises(DataError, match=r"a.json, line \d+: invalid JSON"):
-        add("myseq", seq, "sequences", attributes=folder / "a.json")
-    (folder / "a.json").write_text('{"999": [2]}')
+        add("myseq", seq, "sequences", attributes=data_folder / "a.json")
+    (data_folder / "a.json").write_text('{"999": [2]}')
     with pytest.raises(DataError, match="does not match"):
-        add("myseq", seq, "sequences", attributes=folder / "a.json")
+        add("myseq", seq, "sequences", attributes=data_folder / "a.json")
 
 
 # -- memory does not depend on the raw ID values --------------------------------------------------
 
-def test_ids_near_2_to_the_62_are_read_in_bounded_memory(folder):
-    seq = write_sequences(folder / "seq.txt", offset=2**62)
-    log = write_log(folder / "log.csv", big=True)
+def test_ids_near_2_to_the_62_are_read_in_bounded_memory(data_folder):
+    seq = write_sequences(data_folder / "seq.txt", offset=2**62)
+    log = write_log(data_folder / "log.csv", big=True)
     tracemalloc.start()
     add("bigseq", seq, "sequences")
     add("biglog", log, user="user", item="item", time="time")
@@ -177,10 +169,10 @@ def test_vocabulary_tables_do_not_grow_with_raw_ids():
     assert peak < 2**20 and ids[0] > 1 and ids[1] > 1 and ids[2] == 1 and ids[3] == 0
 
 
-def test_the_python_api_is_onepoch_data_add(folder):
+def test_the_python_api_is_onepoch_data_add(data_folder):
     import onepoch.data
 
-    entry = onepoch.data.add("viapython", write_log(folder / "log.csv"), user="user", item="item", time="time")
+    entry = onepoch.data.add("viapython", write_log(data_folder / "log.csv"), user="user", item="item", time="time")
     assert entry["format"] == "interactions" and "viapython" in onepoch.data.names()
     assert onepoch.data.load("viapython").name == "viapython"
 
@@ -192,13 +184,13 @@ def test_a_taobao_item_id_near_2_to_the_31_is_a_malformed_row_not_a_16_gib_table
     assert not isinstance(taobao.parse_row(b"1,5163069,3,pv,1511544070"), str)
 
 
-def test_a_moved_file_is_listed_as_missing_with_how_to_add_it_again(folder, capsys):
+def test_a_moved_file_is_listed_as_missing_with_how_to_add_it_again(data_folder, capsys):
     from onepoch.cli import main
 
-    path = write_log(folder / "log.csv")
+    path = write_log(data_folder / "log.csv")
     add("mylog", path, user="user", item="item", time="time")
     assert main(["data"]) == 0 and "mylog        ok" in capsys.readouterr().out
-    path.rename(folder / "moved.csv")
+    path.rename(data_folder / "moved.csv")
     assert main(["data", "mylog"]) == 1
     out = capsys.readouterr().out
     assert "mylog        MISSING" in out and "onepoch data add mylog FILE" in out and str(path) in out
