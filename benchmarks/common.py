@@ -84,6 +84,41 @@ def median(xs):
     return statistics.median(xs)
 
 
+def interleaved(variants: dict, repeats: int, per: int = 1, seed: int = 0) -> tuple[dict, list]:
+    """Time each callable of `variants` `repeats` times, in a fresh random order per repetition
+    (so a load change on the shared machine hits every variant alike). Returns the milliseconds
+    per call divided by `per` (e.g. steps per call), by variant, and the load average before and
+    after each repetition."""
+    import random
+
+    ms = {k: [] for k in variants}
+    load = [load_avg()]
+    order = list(variants)
+    rng = random.Random(seed)
+    for _ in range(repeats):
+        rng.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            variants[name]()
+            ms[name].append(1e3 * (time.perf_counter() - start) / per)
+        load.append(load_avg())
+    return ms, load
+
+
+def paper_model(train_samples: int = 128_000, seed: int | None = None):
+    """The paper's model (Dice, emb 8, 200-80-1) on Sports at the paper's construction, and its
+    data and field layout: (data, config, layout, model)."""
+    from onepoch.config import RunConfig
+    from onepoch.models import FieldLayout, build_model
+
+    d = paper_data(train_samples=train_samples)
+    cfg = RunConfig(construction="positions")
+    layout = FieldLayout.of(d.train, cfg.fields)
+    if seed is not None:
+        torch.manual_seed(seed)
+    return d, cfg, layout, build_model(cfg, d.vocab_size, layout)
+
+
 # -- data -----------------------------------------------------------------------
 
 def subset(split: dict, rows: torch.Tensor) -> dict:

@@ -18,13 +18,11 @@ results/embedding_backward.json: ms per step and whether the gradient matches.
 from __future__ import annotations
 
 import argparse
-import random
-import time
 
 import torch
 import torch.nn.functional as F
 
-from common import load_avg, median, one_thread, paper_data, write_result
+from common import interleaved, median, one_thread, paper_data, write_result
 
 STEPS = 200
 
@@ -85,17 +83,7 @@ def main(argv=None):
         g = f()
         same[name] = {"same_bits": bool(torch.equal(g, ref)), "max_abs_diff": float((g - ref).abs().max()),
                       "entries_differing": int((g != ref).sum())}
-    ms = {k: [] for k in variants}
-    load = [load_avg()]
-    order = list(variants)
-    rng = random.Random(0)
-    for _ in range(args.repeats):
-        rng.shuffle(order)
-        for name in order:
-            start = time.perf_counter()
-            variants[name]()
-            ms[name].append(1e3 * (time.perf_counter() - start) / STEPS)
-        load.append(load_avg())
+    ms, load = interleaved(variants, args.repeats, per=STEPS)
     base = ms["embedding_bag_mean (trainer)"]
     out = {"steps": STEPS, "batch_size": 128, "load_average": load, "repeats": args.repeats,
            "ms_per_step": {k: median(v) for k, v in ms.items()}, "ms_all": ms,

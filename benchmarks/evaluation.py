@@ -13,12 +13,10 @@ bits. Writes results/evaluation.json.
 from __future__ import annotations
 
 import argparse
-import random
-import time
 
 import torch
 
-from common import load_avg, median, one_thread, paper_data, write_result
+from common import interleaved, median, one_thread, paper_model, write_result
 
 import targets
 
@@ -28,16 +26,10 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     one_thread()
-    from onepoch.config import RunConfig
     from onepoch.metrics import auc, logloss, user_weighted_auc
-    from onepoch.models import FieldLayout, build_model
     from onepoch.train.evaluate import EvalSet, predict, train_sample_index
 
-    d = paper_data(train_samples=128_000)
-    cfg = RunConfig(construction="positions")
-    layout = FieldLayout.of(d.train, cfg.fields)
-    torch.manual_seed(0)
-    model = build_model(cfg, d.vocab_size, layout)
+    d, cfg, layout, model = paper_model(seed=0)
     packed = layout.pack(d.train)
     s = train_sample_index(len(packed), 30_000)
     sets = [EvalSet("train", packed[s], d.train["label"][s], d.train["user_raw"][s], layout),
@@ -74,17 +66,7 @@ def main(argv=None):
         "metrics": lambda: [e.metrics.scores(p) for e, p in zip(sets, probs)],
         "metrics_previous": lambda: [general(e, p) for e, p in zip(sets, probs)],
     }
-    load = [load_avg()]
-    ms = {k: [] for k in parts}
-    order = list(parts)
-    rng = random.Random(0)
-    for _ in range(args.repeats):
-        rng.shuffle(order)
-        for name in order:
-            start = time.perf_counter()
-            parts[name]()
-            ms[name].append(1e3 * (time.perf_counter() - start))
-        load.append(load_avg())
+    ms, load = interleaved(parts, args.repeats)
     shared = {e.name: 1 - len(torch.unique(e.ids[:, 3:], dim=0)) / len(e.ids) for e in sets}
     out = {
         "rows": sum(len(e.labels) for e in sets), "load_average": load, "repeats": args.repeats,

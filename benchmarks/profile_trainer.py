@@ -17,7 +17,7 @@ import time
 
 from torch.profiler import profile
 
-from common import load_avg, median, one_thread, paper_data, write_result
+from common import load_avg, median, one_thread, paper_data, paper_model, write_result
 
 
 def top(prof, n: int = 12) -> list[dict]:
@@ -35,15 +35,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     one_thread()
     from onepoch.config import RunConfig
-    from onepoch.models import FieldLayout, build_model
     from onepoch.train import evaluate
     from onepoch.train.evaluate import EvalSet, train_sample_index
     from onepoch.train.trainer import fit
 
-    d = paper_data(train_samples=128_000)
-    cfg = RunConfig(construction="positions")
-    layout = FieldLayout.of(d.train, cfg.fields)
-    model = build_model(cfg, d.vocab_size, layout)
+    d, cfg, layout, model = paper_model()
     packed = layout.pack(d.train)
     s = train_sample_index(len(packed), 30_000)
 
