@@ -76,15 +76,16 @@ def versus_dnn(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def drop_table(table: pd.DataFrame, vs: pd.DataFrame) -> pd.DataFrame:
-    """The effects at every boundary as text: drop with interval and its verdicts, and minus dnn's drop."""
+    """The effects at every boundary as text: the signed change (minus: test AUC fell) with interval and the
+    drop verdicts, and the change minus dnn's change."""
     merged = table.merge(vs, on=["data", "model", "boundary"], how="left")
     return pd.DataFrame({
         "data": merged.data, "model": merged.model, "boundary": [f"{b} -> {b + 1}" for b in merged.boundary],
         "end of epoch 1": merged.end_1.round(4),
-        "drop [95% CI]": [e.text() for e in merged["drop"]],
+        "change [95% CI]": [summary.change_text(e) for e in merged["drop"]],
         "drops": [str(v) for v in merged.drop_verdict], "does not drop": [str(v) for v in merged.no_drop_verdict],
         "placebo z [95% CI]": [e.text(1) for e in merged.z],
-        "minus dnn's drop [95% CI]": [e.text() if isinstance(e, Effect) else "-" for e in merged.versus_dnn],
+        "minus dnn's change [95% CI]": [summary.change_text(e) if isinstance(e, Effect) else "-" for e in merged.versus_dnn],
         "seeds": merged.n_seeds})
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from onepoch.analysis import rules
 from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, seed_effect
-from onepoch.analysis.summary import each_run
+from onepoch.analysis.summary import change_text, each_run
 
 A_JUMP = rules.CAUSES_A_JUMP
 UPDATE_RATIO = rules.UPDATE_RATIO
@@ -116,10 +116,15 @@ def removes_drop(row, plain_row) -> Verdict:
     return Verdict.DISAGREES if str(row["drops"]) == Verdict.AGREES.value else Verdict.INCONCLUSIVE
 
 
-def effect_text(table: pd.DataFrame, columns: dict) -> pd.DataFrame:
-    """A table for a chapter: `columns` maps a heading to a column; Effects become 'mean [low, high]'."""
+def effect_text(table: pd.DataFrame, columns: dict, changes=()) -> pd.DataFrame:
+    """A table for a chapter: `columns` maps a heading to a column; Effects become 'mean [low, high]'.
+    Columns named in `changes` hold drops (or differences of drops) and are shown as the signed change
+    they are ('-0.0032 [...]' when test AUC fell: `summary.change_text`)."""
     show = {}
     for head, col in columns.items():
+        if col in changes:
+            show[head] = [change_text(v) for v in table[col]]
+            continue
         show[head] = [v.text() if hasattr(v, "text") else (f"{v:.4g}" if isinstance(v, float) else str(v))
                       for v in table[col]]
     return pd.DataFrame(show)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from onepoch.analysis import rules
-from onepoch.analysis.summary import each_run
+from onepoch.analysis.summary import change_text, each_run
 from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, precondition, seed_effect, placebo_z
 
 _EPS = 1e-9
@@ -89,7 +89,7 @@ def effect_table(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """`setting_effects` as text for a chapter: drop, its placebo z, later-epoch gain (95% intervals)."""
     show = pd.DataFrame({c: table[c] for c in by})
     show["end of epoch 1"] = [f"{x:.4f}" for x in table["end_1"]]
-    show["drop at boundary [95% CI]"] = [e.text() for e in table["drop"]]
+    show["change at the boundary [95% CI]"] = [change_text(e) for e in table["drop"]]  # signed: minus = fell
     show["drop verdict"] = [str(v) for v in table["drop_verdict"]]
     show["placebo z [95% CI]"] = [e.text(1) for e in table["z"]]
     show["sharp"] = [str(v) for v in table["sharp_verdict"]]

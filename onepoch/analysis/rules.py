@@ -118,7 +118,7 @@ RULES = {
 # the interval inside +-EQUIVALENCE_MARGIN. A claim that something happens ("drops", "drops too", "it stays",
 # "jumps", "lower") is directional: the interval above (below) a bound, whatever its size.
 NON_INFERIORITY = ("C2", "C3", "C3b", "C7", "C8", "C8b", "C10b", "C11", "C12", "C13", "C14", "C16c")  # (in part)
-EQUIVALENCE = ("C4", "C5")  # C5 is also judged on the end-of-epoch-1 level in causal_controls (rule 'equivalence')
+EQUIVALENCE = ("C4", "C5")  # judged in model_factors only (causal_controls checks the fixed model, no C5 row)
 DIRECTIONAL_ONLY = ("C1", "C6", "C7b", "C10", "C15", "C16a", "C16b", "C16d")  # C9 is a count, no interval
 # The rule `claims.record_keeps_drop` applies per claim: C4 ("no clear effect") and C5 ("almost no influence")
 # say the factor changes nothing, so the drop must stay *and* stay the same size; C6 ("does not help") only
