@@ -162,3 +162,18 @@ def test_a_successful_chapter_prints_no_kernel_noise(in_tiny_book, capfd):
     out = capfd.readouterr()
     assert "KeyboardInterrupt caught in kernel" not in out.err + out.out
     assert "IPKernelApp" not in out.err + out.out
+
+
+def test_without_the_log_level_the_kernel_noise_would_be_seen(tmp_path, capfd):
+    """The check above can fail: a papermill child started without the chapter child's
+    `--IPKernelApp.log_level=CRITICAL` writes kernel chatter that the same capture sees."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "n.ipynb"
+    src.write_text(notebook([("code", "print(1)", [])]))
+    code = ("import papermill, sys; papermill.execute_notebook(sys.argv[1], sys.argv[2], kernel_name='python3', "
+            "progress_bar=False, log_output=False)")
+    subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "out.ipynb")], check=True)
+    out = capfd.readouterr()
+    assert "IPKernelApp" in out.err + out.out
