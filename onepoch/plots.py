@@ -328,6 +328,28 @@ def facet_bars(table: pd.DataFrame, x: str, y: str, facet: str, error: str | Non
     return chart.properties(title=title) if title else chart
 
 
+def scatter(table: pd.DataFrame, x: str, y: str, color: str | None = None, facet: str | None = None,
+            x_title: str | None = None, y_title: str | None = None, tooltip=(), title: str | None = None,
+            width: int = 300, height: int = 240) -> alt.Chart:
+    """Points of y against x, coloured by `color`, one panel per value of `facet` side by side
+    (titled by the value; no panel title for a single one), with a rule at x = 0."""
+    panels = list(dict.fromkeys(table[facet])) if facet else [None]
+    charts = []
+    for value in panels:
+        part = table if value is None else table[table[facet] == value]
+        enc = dict(x=alt.X(f"{x}:Q", title=title_of(x, x_title)),
+                   y=alt.Y(f"{y}:Q", title=title_of(y, y_title), scale=alt.Scale(zero=False)),
+                   tooltip=[*tooltip, alt.Tooltip(f"{x}:Q", format=".4f"), alt.Tooltip(f"{y}:Q", format=".4f")])
+        if color:
+            enc["color"] = alt.Color(f"{color}:N", title=title_of(color), sort=list(dict.fromkeys(table[color])))
+        points = alt.Chart(part).mark_point(filled=True, size=60).encode(**enc)
+        zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="gray").encode(x="zero:Q")
+        panel = alt.layer(points, zero).properties(width=width, height=height)
+        charts.append(panel.properties(title=str(value)) if value is not None and len(panels) > 1 else panel)
+    chart = charts[0] if len(charts) == 1 else alt.hconcat(*charts).resolve_scale(y="shared")
+    return chart.properties(title=title) if title else chart
+
+
 def occurrence_share(shares: pd.DataFrame, color: str = "dataset", field: str = "all",
                      width: int = 380, height: int = 260, title: str | None = None) -> alt.Chart:
     """Paper Fig. 10: cumulative share of occurrences over IDs sorted rarest first, one curve per

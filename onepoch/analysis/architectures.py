@@ -75,17 +75,27 @@ def versus_dnn(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def reads_as(drops, no_drop) -> str:
+    """One decision from the two one-sided verdicts on a change: 'drops', 'does not drop', or 'unclear'
+    (neither interval clears its bound)."""
+    if drops == Verdict.AGREES:
+        return "drops"
+    if no_drop == Verdict.AGREES:
+        return "does not drop"
+    return "unclear"
+
+
 def drop_table(table: pd.DataFrame, vs: pd.DataFrame) -> pd.DataFrame:
-    """The effects at every boundary as text: the signed change (minus: test AUC fell) with interval and the
-    drop verdicts, and the change minus dnn's change."""
+    """The effects at every boundary as text, the decision first: what the change reads as, the signed
+    change (minus: test AUC fell) with its interval, the change minus dnn's (paired by seed), the placebo z."""
     merged = table.merge(vs, on=["data", "model", "boundary"], how="left")
     return pd.DataFrame({
         "data": merged.data, "model": merged.model, "boundary": [f"{b} -> {b + 1}" for b in merged.boundary],
-        "end of epoch 1": merged.end_1.round(4),
+        "reads as": [reads_as(d, n) for d, n in zip(merged.drop_verdict, merged.no_drop_verdict)],
         "change [95% CI]": [summary.change_text(e) for e in merged["drop"]],
-        "drops": [str(v) for v in merged.drop_verdict], "does not drop": [str(v) for v in merged.no_drop_verdict],
+        "vs dnn [95% CI]": [summary.change_text(e) if isinstance(e, Effect) else "-" for e in merged.versus_dnn],
         "placebo z [95% CI]": [e.text(1) for e in merged.z],
-        "minus dnn's change [95% CI]": [summary.change_text(e) if isinstance(e, Effect) else "-" for e in merged.versus_dnn],
+        "AUC end of epoch 1": merged.end_1.round(4),
         "seeds": merged.n_seeds})
 
 
