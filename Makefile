@@ -1,7 +1,7 @@
 # onepoch: build the book and run the tests.
 #   make book    full book (the published one)  -> _build/html/index.html
 #   make quick   quick book (quick=True)        -> _build/quick/html/index.html
-#   make test    quick book, unit tests, then nbval over the quick executed chapters
+#   make test    quick book, unit tests, nbval over the quick executed chapters, then the page check
 #   make venv    create .venv (pip install -e . with constraints.txt, register the python3 kernel);
 #                editable_mode=compat: a .pth path entry, so a folder named onepoch in the working
 #                directory (the clone itself, seen from its parent) cannot shadow the package
@@ -61,6 +61,7 @@ nbval: venv
 test: quick
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
+	$(MAKE) --no-print-directory pagecheck
 
 clean:
 	rm -rf _build
@@ -73,6 +74,7 @@ lab: venv
 # Reader-facing page check of the quick book in headless Chromium (installs chromium and
 # playwright when missing; run after `make quick`).
 pagecheck: venv
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "chromium could not be installed: tests/test_pages.py will skip, saying so"
 	$(BIN)/python -m pip install --quiet -c constraints.txt playwright==1.65.2
 	$(BIN)/python -m pytest tests/test_pages.py -ra -p no:cacheprovider
