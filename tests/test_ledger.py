@@ -112,7 +112,7 @@ def test_overview_has_one_reconciled_row_per_claim_with_the_chapters_folded(fold
     assert "not tested" in rows[0]  # no chapter recorded C1
     c2 = rows[1]
     assert c2.index("verdict-disagrees") < c2.index("<details>")  # one reconciled verdict: a disagreement decides
-    assert "0.0100" in c2 and "[0.0050,\u00a00.0150]" in c2 and "5 seeds" in c2
+    assert "0.0100" in c2 and '<small class="nowrap">[0.0050, 0.0150]</small>' in c2 and "5 seeds" in c2
     assert "inconclusive" in c2.split("<details>")[1]
     assert "verdict-not-testable" in rows[ids.index("C10")]
     summary = ledger_page.reconcile().set_index("claim")

@@ -128,7 +128,8 @@ def _effect_cell(row) -> str:
     value, _, rest = text.partition(" ")
     interval, _, seeds = rest.rpartition("], ") if "], " in rest else (rest, "", "")
     interval = interval + "]" if seeds else interval
-    lines = [html.escape(x).replace(", ", ",\u00a0") for x in (interval, seeds) if x]
+    # one line on a wide screen (class nowrap); the stylesheet lets it break after the comma on a phone
+    lines = [html.escape(x) for x in (interval, seeds) if x]
     return f"<strong>{html.escape(value)}</strong>" + "".join(f'<br><small class="nowrap">{x}</small>' for x in lines)
 
 
