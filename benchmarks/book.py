@@ -2,6 +2,9 @@
 
     ONEPOCH_DATA=../shared/data .venv/bin/python benchmarks/book.py --mode quick   # ~10 min
     ONEPOCH_DATA=../shared/data .venv/bin/python benchmarks/book.py --mode full    # hours
+    .venv/bin/python benchmarks/book.py --mode full --measured-build _build --cache CACHE
+        # no build: reads a finished build's execution records and its run cache (a full book
+        # trained in pieces, e.g. over several sittings) and measures only the floor
 
 On a copy of the book (config, toc, chapters) in a temporary folder, with an
 EMPTY run cache (the data cache is shared: building the samples is not
@@ -101,7 +104,12 @@ def main(argv=None):
     ap.add_argument("--param", default="lr=0.002", help="the one changed parameter, NAME=VALUE")
     ap.add_argument("--skip", nargs="*", default=[],
                     help="chapters left out of the copy's _toc.yml (e.g. one that fails); recorded in the result")
+    ap.add_argument("--measured-build", type=Path, default=None,
+                    help="a finished build's folder (e.g. _build): report it instead of building (needs --cache)")
+    ap.add_argument("--cache", type=Path, default=None, help="the run cache that build used (ONEPOCH_CACHE)")
     args = ap.parse_args(argv)
+    if args.measured_build is not None:
+        return report_build(args)
     from onepoch import book
     from onepoch.cli import parse_param
     from onepoch.data.dataset import cache_dir
@@ -182,6 +190,45 @@ def main(argv=None):
     print(f"  {args.chapter} with {args.param}: {param_s:.0f} s, trained {len(after) - len(before)} new runs "
           f"(cache held {len(before)})")
     print(f"load average: {load}\nwrote {path}")
+
+
+def report_build(args) -> None:
+    """The floor ratio of a build that already ran: its chapters' execution times (from their
+    .run.json records) plus the training time of every run its chapters used that was trained
+    before the build started (the run cache's own `seconds`), against the floor for every
+    training sample of those runs."""
+    if args.cache is None:
+        raise SystemExit("--measured-build needs --cache: the run cache that build used")
+    cores = int(os.environ.get("ONEPOCH_JOBS", os.cpu_count() or 1))
+    build = args.measured_build / ("executed" if args.mode == "full" else "quick/executed")
+    recs = records(build.parent)
+    if not recs:
+        raise SystemExit(f"no execution records (*.run.json) in {build}: build the book first")
+    runs = cached_runs(args.cache)
+    rates = [floor_rates()]
+    rates.append(floor_rates())
+    rate = {bs: median([r[bs] for r in rates]) for bs in (128, 1024)}
+    executed_s = sum(r.get("seconds") or 0 for r in recs.values())
+    trained_in_build = sum(r.get("trained") or 0 for r in recs.values())
+    used = sum(r.get("runs") or 0 for r in recs.values())
+    run_core_s = sum(r["seconds"] for r in runs.values())
+    samples = sum(r["samples"] for r in runs.values())
+    floor_core_s = sum(r["samples"] / rate_at(rate, r["batch_size"]) for r in runs.values())
+    result = {
+        "mode": args.mode, "measured_build": str(args.measured_build), "cores": cores,
+        "chapters": {n: {k: r.get(k) for k in ("seconds", "runs", "trained", "run_seconds", "finished")}
+                     for n, r in recs.items()},
+        "chapter_seconds_sum": executed_s, "runs_in_cache": len(runs), "runs_used_by_chapters": used,
+        "runs_trained_during_build": trained_in_build, "runs_seconds_sum": run_core_s,
+        "training_samples": samples, "floor_samples_per_s": rate, "floor_core_s": floor_core_s,
+        "floor_wall_s": floor_core_s / cores, "runs_core_s_to_floor_core_s": run_core_s / floor_core_s,
+        "load_average": [load_avg()],
+    }
+    path = write_result(f"book_{args.mode}_measured", result)
+    print(f"[{args.mode}] chapters executed in {executed_s:.0f} s in all; the cache holds {len(runs)} runs "
+          f"({trained_in_build} trained during this build) that took {run_core_s:.0f} core-s to train; the floor "
+          f"needs {floor_core_s:.0f} core-s for their {samples / 1e6:.1f}M samples -> runs / floor = "
+          f"{run_core_s / floor_core_s:.2f}\nwrote {path}")
 
 
 if __name__ == "__main__":
