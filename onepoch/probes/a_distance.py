@@ -36,24 +36,42 @@ from sklearn.preprocessing import StandardScaler
 from onepoch.train.callbacks import Callback
 
 
-def a_distance(features: np.ndarray, labels: np.ndarray, folds: int = 2, seed: int = 0, groups=None) -> float:
+def fold_splits(labels: np.ndarray, folds: int = 2, seed: int = 0, groups=None) -> list | None:
+    """The cross-validation folds `a_distance` uses for these labels (and groups), as a list of
+    (train rows, test rows); None when a class has fewer rows than folds. Computing them once and
+    passing them to every estimate on the same rows (all fields, then each field alone) gives the
+    same estimates: the folds depend only on the labels, the groups and the seed. With groups they
+    are the costly part (sklearn's StratifiedGroupKFold loops over the groups in Python: ~0.4 s for
+    2,000 users, ten times the fit)."""
+    labels = np.asarray(labels).astype(int)
+    if min(np.bincount(labels, minlength=2)) < folds:
+        return None
+    if groups is None:
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(cv.split(np.zeros((len(labels), 1)), labels, groups))
+
+
+def a_distance(features: np.ndarray, labels: np.ndarray, folds: int = 2, seed: int = 0, groups=None,
+               splits=None) -> float:
     """Proxy A-distance between the rows with label 0 and those with label 1.
 
     `groups` keeps related rows in the same fold. Our positive and its sampled
     negative share the user and the history, so their embeddings are nearly
     equal: split across folds, the classifier would learn one and be wrong
     on the other, and the error would exceed 0.5 even between identical
-    distributions. Passing the users as groups avoids that.
+    distributions. Passing the users as groups avoids that. `splits`: the
+    folds from `fold_splits(labels, folds, seed, groups)`, computed once for
+    several estimates on the same rows (the same result, faster).
     """
     labels = np.asarray(labels).astype(int)
-    if min(np.bincount(labels, minlength=2)) < folds:
+    if splits is None:
+        splits = fold_splits(labels, folds, seed, groups)
+    if splits is None:
         return float("nan")
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
-    if groups is None:
-        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    else:
-        cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    predicted = cross_val_predict(clf, features, labels, cv=cv, groups=groups)
+    predicted = cross_val_predict(clf, features, labels, cv=splits)
     err = 0.5 * (np.mean(predicted[labels == 0] != 0) + np.mean(predicted[labels == 1] != 1))
     return float(2.0 * (1.0 - 2.0 * err))
 
@@ -69,6 +87,7 @@ class ADistanceProbe(Callback):
         self.samples, self.folds, self.per_field, self.seed = samples, folds, per_field, seed
         self.cache_key = f"a_distance(samples={samples},folds={folds},per_field={per_field},seed={seed})"
         self._rows: dict[str, np.ndarray] = {}
+        self._splits: dict[str, list | None] = {}
 
     def _rows_for(self, eval_set) -> np.ndarray:
         """A fixed sample of whole users (all rows of each chosen user)."""
@@ -87,7 +106,10 @@ class ADistanceProbe(Callback):
             with torch.inference_mode():
                 emb = state.model.embedding(eval_set.ids[torch.from_numpy(rows)]).numpy()
             y, users = eval_set.labels[rows], eval_set.users[rows]
-            estimate = functools.partial(a_distance, labels=y, folds=self.folds, seed=self.seed, groups=users)
+            if eval_set.name not in self._splits:  # the same rows at every evaluation: the same folds
+                self._splits[eval_set.name] = fold_splits(y, self.folds, self.seed, users)
+            splits = self._splits[eval_set.name]
+            estimate = functools.partial(a_distance, labels=y, folds=self.folds, seed=self.seed, splits=splits)
             state.record(eval_set.name, "a_distance", estimate(emb.reshape(len(rows), -1)))
             if self.per_field:
                 for i, name in enumerate(names):
@@ -126,7 +148,8 @@ class IncomingADistanceProbe(Callback):
         with torch.inference_mode():
             emb = state.model.embedding(state.train_ids.index_select(0, rows)).numpy()
         y, users = state.train_labels[rows].numpy(), state.train_users[rows].numpy()
-        estimate = functools.partial(a_distance, labels=y, folds=self.folds, seed=self.seed, groups=users)
+        splits = fold_splits(y, self.folds, self.seed, users)  # once for all fields and each field alone
+        estimate = functools.partial(a_distance, labels=y, folds=self.folds, seed=self.seed, splits=splits)
         state.record(self.split, "a_distance", estimate(emb.reshape(len(rows), -1)))
         if self.per_field:
             for i, name in enumerate(state.model.embedding.layout.names):
