@@ -29,6 +29,21 @@ def test_a_distance_of_separated_distributions_is_about_two():
     assert a_distance(x, y) > 1.95
 
 
+def test_folds_computed_once_give_the_same_estimates_and_keep_users_together():
+    from onepoch.probes.a_distance import fold_splits
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 1200)
+    users = np.repeat(np.arange(600), 2)
+    x = rng.normal(size=(1200, 16)) + 0.3 * y[:, None]
+    splits = fold_splits(y, 2, 5, users)
+    for cols in (slice(None), slice(0, 8), slice(8, 16)):  # all fields, then each field alone
+        assert a_distance(x[:, cols], y, seed=5, splits=splits) == a_distance(x[:, cols], y, seed=5, groups=users)
+    for train, test in splits:
+        assert not set(users[train]) & set(users[test])
+    assert fold_splits(np.zeros(10, dtype=int), 2) is None  # one class only: no estimate
+
+
 def test_a_distance_grows_with_separation_and_ignores_scale():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 4000)
