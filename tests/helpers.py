@@ -49,3 +49,15 @@ def tiny_split(n: int, seed: int, n_users: int = 200, n_items: int = 100, hist: 
 
 def tiny_data(n_train: int = 4000, n_test: int = 1000) -> TinyData:
     return TinyData(train=tiny_split(n_train, 0), test=tiny_split(n_test, 1), vocab_size=2 + 200 + 100 + 10)
+
+
+def tiny_runs_cache(tmp_path, monkeypatch, n_train: int, n_test: int = 400):
+    """An empty run cache under tmp_path, and every run's data replaced by `tiny_data(n_train, n_test)`
+    (loading and checksum both): sweeps then train on it. Returns (cache folder, data)."""
+    from onepoch.runs import runner
+
+    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
+    data = tiny_data(n_train, n_test)
+    monkeypatch.setattr(runner, "load_data", lambda config: data)
+    monkeypatch.setattr(runner, "data_checksum", lambda config: data.checksum)
+    return tmp_path / "cache", data

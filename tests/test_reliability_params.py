@@ -21,7 +21,7 @@ from onepoch.errors import DataError, OnepochError
 from onepoch.runs import runner
 from onepoch.train import TrainingDiverged, fit, trainer
 
-from helpers import tiny_data
+from helpers import tiny_data, tiny_runs_cache
 
 SMALL = dict(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=300)
 
@@ -166,11 +166,7 @@ def test_batch_larger_than_the_data_fails_before_training():
 
 @pytest.fixture
 def tiny_runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
-    data = tiny_data(2000, 400)
-    monkeypatch.setattr(runner, "load_data", lambda config: data)
-    monkeypatch.setattr(runner, "data_checksum", lambda config: data.checksum)
-    return tmp_path / "cache"
+    return tiny_runs_cache(tmp_path, monkeypatch, 2000)[0]
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])

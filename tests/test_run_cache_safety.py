@@ -17,7 +17,7 @@ from onepoch.runs import runner as run_module
 from onepoch.runs.cache import CacheError
 from onepoch.runs.migrate import migrate
 
-from helpers import tiny_data
+from helpers import tiny_runs_cache
 
 SMALL = dict(epochs=1, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=300)
 
@@ -43,10 +43,7 @@ def test_cache_keys_are_unchanged(name):
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONEPOCH_CACHE", str(tmp_path / "cache"))
-    data = tiny_data(1500, 400)
-    monkeypatch.setattr(run_module, "load_data", lambda config: data)
-    monkeypatch.setattr(run_module, "data_checksum", lambda config: data.checksum)
+    _, data = tiny_runs_cache(tmp_path, monkeypatch, 1500)
     config = RunConfig(**SMALL)
     key = run_module.result_key(config, data.checksum, ())
     return tmp_path, config, key
