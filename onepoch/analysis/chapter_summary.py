@@ -51,10 +51,10 @@ def names(items) -> str:
 
 
 def _verb(verdict: str, n: int) -> str:
-    one = {"agrees": "agrees with the paper", "disagrees": "disagrees with it",
-           "inconclusive": "is inconclusive", "not testable": "is not testable"}
-    many = {"agrees": "agree with the paper", "disagrees": "disagree with it",
-            "inconclusive": "are inconclusive", "not testable": "are not testable"}
+    one = {"agrees": "agrees", "disagrees": "disagrees", "inconclusive": "is inconclusive",
+           "not testable": "is not testable"}
+    many = {"agrees": "agree", "disagrees": "disagree", "inconclusive": "are inconclusive",
+            "not testable": "are not testable"}
     return (one if n == 1 else many).get(verdict, f"{'reads' if n == 1 else 'read'} {verdict!r}")
 
 
@@ -63,13 +63,19 @@ def tally(rows: list[dict]) -> str:
     if not rows:
         return "This chapter recorded no ledger row in this run."
     counts = [(v, sum(r["verdict"] == v for r in rows)) for v in VERDICT_ORDER]
-    parts = [f"{n} {_verb(v, n)}" for v, n in counts if n]
-    if len(parts) == 1 and len(rows) > 1:
-        parts = [f"{'both' if len(rows) == 2 else 'all'} {parts[0].split(' ', 1)[1] if len(rows) == 2 else parts[0]}"]
-    head = "The one claim this chapter tests" if len(rows) == 1 else f"Of the {len(rows)} claims this chapter tests,"
+    parts, said_paper = [], False
+    for v, n in counts:
+        if n:
+            paper = v in ("agrees", "disagrees") and not said_paper
+            said_paper = said_paper or paper
+            parts.append(f"{n} {_verb(v, n)}{' with the paper' if paper else ''}")
     if len(rows) == 1:
-        return f"{head} ({rows[0]['claim']}) {_verb(rows[0]['verdict'], 1)}."
-    return f"{head} {names(parts)}."
+        r = rows[0]
+        return (f"The one claim this chapter tests ({r['claim']}) {_verb(r['verdict'], 1)}"
+                f"{' with the paper' if r['verdict'] in ('agrees', 'disagrees') else ''}.")
+    if len(parts) == 1:
+        parts = [("both" if len(rows) == 2 else "all " + str(len(rows))) + " " + parts[0].split(" ", 1)[1]]
+    return f"Of the {len(rows)} claims this chapter tests, {names(parts)}."
 
 
 def claim_short(claim: str) -> str:
@@ -82,26 +88,38 @@ def _finite(x) -> bool:
 
 
 def effect_text(row: dict) -> str:
-    """'drop at the epoch-2 boundary 0.0123 [0.0101, 0.0145] (5 seeds)', or that no effect was estimated.
-    (A ledger table holds a missing number as None or NaN.)"""
+    """'test AUC change at the epoch-2 boundary, beauty: −0.0123 [−0.0145, −0.0101] (5 seeds)', or that no
+    effect was estimated. A drop (positive: AUC fell) reads as the signed change it is, as in the tables
+    ('smallest drop' is the 'largest change'). (A ledger table holds a missing number as None or NaN.)"""
+    from onepoch.tables import signed
+
     if not _finite(row.get("effect")):
         return "no effect could be estimated"
+    what, effect = row.get("effect_of") or "effect", float(row["effect"])
     ci = row.get("ci")
     ci = list(ci) if ci is not None and not isinstance(ci, float) else [None, None]
-    interval = f"[{number(ci[0])}, {number(ci[1])}]" if all(_finite(x) for x in ci) else "(no interval)"
-    seeds = f" ({count(int(row['n_seeds']), 'seeds')})" if _finite(row.get("n_seeds")) else ""
-    what = row.get("effect_of") or "effect"
-    return f"{what}: {number(row['effect'])} {interval}{seeds}"
+    has_ci = all(_finite(x) for x in ci)
+    if "drop" in what:
+        what = what.replace("smallest drop", "largest change").replace("drop", "change")
+        value = signed(-effect)
+        interval = f" [{signed(-ci[1])}, {signed(-ci[0])}]" if has_ci else ""
+    else:
+        value = number(effect)
+        interval = f" [{number(ci[0])}, {number(ci[1])}]" if has_ci else ""
+    if not has_ci and "interval" not in what:
+        interval = " (no interval)"
+    seeds = f" ({count(int(row['n_seeds']), 'seeds')})" if _finite(row.get("n_seeds")) and row["n_seeds"] > 0 else ""
+    return f"{what}: {value}{interval}{seeds}"
 
 
 def verdict_lines(rows: list[dict], with_claim: bool = True) -> list[str]:
-    """One sentence per verdict present: '**Agrees**: C3 (Logistic regression ...): drop ... 0.0012 [...]
-    (2 seeds); C5 (...): ...'."""
+    """One sentence per verdict present: '**Agrees**: C3 “Logistic regression ...” — test AUC change ...:
+    −0.0012 [...] (2 seeds); C5 “...” — ...'. The claim is quoted, not bracketed: its text has brackets."""
     lines = []
     for verdict in VERDICT_ORDER:
         picked = [r for r in rows if r["verdict"] == verdict]
         if picked:
-            items = [f"{r['claim']}{' (' + claim_short(r['claim']) + ') —' if with_claim else ':'} {effect_text(r)}"
+            items = [f"{r['claim']}{' “' + claim_short(r['claim']) + '” —' if with_claim else ':'} {effect_text(r)}"
                      for r in picked]
             lines.append(f"**{verdict.capitalize()}**: " + "; ".join(items) + ".")
     return lines
