@@ -42,8 +42,8 @@ def test_verdict_lines_state_each_row_with_effect_and_interval():
              "effect_of": "drop"},
             {"claim": "C5", "verdict": "disagrees", "effect": math.nan, "ci": None, "n_seeds": math.nan}]
     lines = cs.verdict_lines(rows)
-    assert lines[0] == ("**Agrees**: C3 “Logistic regression does not show the phenomenon” — change: \u22120.0012 "
-                        "[\u22120.0030, +0.0010] (2 seeds).")
+    assert lines[0] == ("**Agrees**: C3 “Logistic regression does not show the phenomenon” — change: "
+                        "\u22120.0012 [\u22120.0030, +0.0010] (2 seeds).")
     assert lines[1].startswith("**Disagrees**: C5 “") and "no effect could be estimated" in lines[1]
     assert "Fig" not in lines[1]
 
@@ -58,8 +58,9 @@ def test_recorded_reads_this_chapters_rows_with_what_their_effect_is(tmp_path, m
     assert [r["claim"] for r in rows] == ["C1", "C3"]
     assert rows[0]["effect_of"] == "drop, pooled over 2 testable cases" and rows[1]["effect_of"] == ""
     assert cs.recorded("why_second_epoch")[0]["effect_of"] == cs.RULE_EFFECT["causes-a-jump"]
-    assert cs.verdict_lines(rows, with_claim=False)[0].startswith("**Agrees**: C1: change, pooled over 2 testable "
-                                                                  "cases: \u22120.0100 [\u22120.0200, 0.0000] (2 seeds); C3: ")
+    first = cs.verdict_lines(rows, with_claim=False)[0]
+    assert first.startswith("**Agrees**: C1: change, pooled over 2 testable cases: \u22120.0100 "
+                            "[\u22120.0200, 0.0000] (2 seeds); C3: ")
 
 
 @pytest.mark.parametrize("n, word", [(1, "seed"), (5, "seeds")])

@@ -119,8 +119,9 @@ def verdict_lines(rows: list[dict], with_claim: bool = True) -> list[str]:
     for verdict in VERDICT_ORDER:
         picked = [r for r in rows if r["verdict"] == verdict]
         if picked:
-            items = [f"{r['claim']}{' “' + claim_short(r['claim']) + '” —' if with_claim else ':'} {effect_text(r)}"
-                     for r in picked]
+            head = {r["claim"]: f"{r['claim']} “{claim_short(r['claim'])}” —" if with_claim else f"{r['claim']}:"
+                    for r in picked}
+            items = [f"{head[r['claim']]} {effect_text(r)}" for r in picked]
             lines.append(f"**{verdict.capitalize()}**: " + "; ".join(items) + ".")
     return lines
 
