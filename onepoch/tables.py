@@ -41,18 +41,26 @@ def number(value, digits: int = 4) -> str:
     return f"{0:.{digits}f}" if float(text) == 0 else text.replace("-", MINUS)
 
 
+def singular(noun: str) -> str:
+    """The singular of a plural noun as the book uses them: "seeds" -> "seed", "boundaries" ->
+    "boundary", "data sets" -> "data set", "passes" -> "pass"."""
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    if noun.endswith(("sses", "ches", "shes", "xes")):
+        return noun[:-2]
+    return noun[:-1] if noun.endswith("s") else noun
+
+
 def count(n: int, noun: str) -> str:
     """ "1 seed", "3 seeds": the noun agrees with the number (a plural noun given, as in "seeds")."""
-    one = noun[:-1] if noun.endswith("s") else noun
-    return f"{n} {one if n == 1 else noun}"
+    return f"{n} {singular(noun) if n == 1 else noun}"
 
 
 def k_of_n(flags, noun: str = "settings") -> str:
     """ "k of n <noun>" for a list of booleans (singular noun when n is 1)."""
     flags = list(flags)
     n, k = len(flags), sum(bool(f) for f in flags)
-    one = noun[:-1] if noun.endswith("s") else noun
-    return f"{k} of {n} {one if n == 1 else noun}"
+    return f"{k} of {n} {singular(noun) if n == 1 else noun}"
 
 
 def is_number(cell) -> bool:

@@ -27,3 +27,9 @@ def test_long_tables_fold_and_lists_are_summarised():
 def test_a_spread_goes_under_its_value():
     out = tables.to_html(pd.DataFrame({"drop": ["0.0031\u00a0±\u00a00.0012"]}))
     assert '<td class="num">0.0031<br><span class="spread">± 0.0012</span></td>' in out
+
+
+def test_counts_agree_with_their_noun():
+    assert tables.count(1, "seeds") == "1 seed" and tables.count(2, "seeds") == "2 seeds"
+    assert tables.count(1, "boundaries") == "1 boundary" and tables.count(1, "data sets") == "1 data set"
+    assert tables.count(1, "passes") == "1 pass" and tables.k_of_n([True], "boundaries") == "1 of 1 boundary"
