@@ -49,3 +49,14 @@ def test_markdown_tables_escape_pipes():
     import pandas as pd
 
     assert report.markdown(pd.DataFrame({"a": ["x|y"]})) == "| a |\n|---|\n| x\\|y |"
+
+
+def test_an_estimated_full_build_has_its_targets_and_no_rebuild_rows():
+    full = {"estimated": True, "cold_build_s": 7200.0, "ratio_to_floor": 2.0, "runs_seconds_sum": 9000.0,
+            "floor_core_s": 4000.0, "load_average": [[1.0, 1.0, 1.0]],
+            "targets": {"seconds": 3 * 3600, "floor_ratio": 1.5, "prose_rebuild_seconds": 30}}
+    table = report.targets_table(None, None, full, None, None).set_index("target")
+    assert table.loc["book (full) within 180 min", "status"] == "met"
+    assert "(estimated)" in table.loc["book (full) within 180 min", "measured"]
+    assert table.loc["book (full) within 1.5x the floor", "status"] == "MISSED"
+    assert not any(t.startswith("prose-only rebuild (full)") for t in table.index)
