@@ -18,7 +18,7 @@ import re
 
 from onepoch.analysis import ledger
 from onepoch.analysis.claim_texts import CLAIMS
-from onepoch.tables import count, number
+from onepoch.tables import count, number, signed
 
 VERDICT_ORDER = ("agrees", "disagrees", "inconclusive", "not testable")
 # What the effect measures for rows recorded by a chapter itself (no "Effect shown:" in their evidence).
@@ -130,8 +130,6 @@ def compare(effect, more: str, less: str, neutral: str = "changes", digits: int 
     """An effect with its 95% interval, the verb chosen from the interval: '<more> by 0.0030 [0.0010, 0.0050]'
     when it lies above 0, '<less> by ...' (magnitudes) when below, else '<neutral> by +0.0010 [−0.0020, +0.0040],
     an interval that includes 0'."""
-    from onepoch.tables import signed
-
     if not math.isfinite(effect.estimate):
         return "could not be measured"
     low, high = effect.low, effect.high
