@@ -292,6 +292,9 @@ def test_leaderboard_compares_each_epoch_end_with_one_epoch_training():
     assert board.loc["good", "best_mean"] == pytest.approx(0.731) and board.loc["good", "best_epoch_mean"] == 3
     table = multi_epoch.readable_leaderboard(board.reset_index())
     assert list(table.remedy)[0] == "good" and "beats one epoch" in table
+    # two epoch columns whatever the number of epochs, so the table fits the page at 10 epochs
+    assert "end of epoch 1" in table and "end of epoch 2" not in table
+    assert table.set_index("remedy").loc["good", "best end of an epoch"].endswith("(epoch 3)")
 
 
 def test_run_settings_labels_every_run_with_its_setting(tmp_path, monkeypatch):
