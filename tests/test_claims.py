@@ -120,11 +120,16 @@ def test_every_row_carries_its_numbers():
     assert all(isinstance(c, list) and len(c) == 2 for c in frame.ci) and (frame.n_seeds == 5).all()
 
 
-def test_long_tail_row_carries_the_largest_share_without_an_interval():
-    shares = pd.DataFrame({"dataset": ["a", "b"], "bottom_share": [0.02, 0.11]})
+def test_long_tail_row_judges_the_interval_of_the_largest_share():
+    shares = pd.DataFrame({"dataset": ["a", "b"], "bottom_share": [0.02, 0.11], "low": [0.019, 0.10],
+                           "high": [0.021, 0.12]})
     row = claims.record_long_tail(shares, "ch")
-    assert row["verdict"] == "disagrees" and row["effect"] == pytest.approx(0.11) and row["ci"] == [None, None]
+    assert row["verdict"] == "disagrees" and row["effect"] == pytest.approx(0.11) and row["ci"] == [0.10, 0.12]
     assert claims.record_long_tail(shares.iloc[:1], "ch")["verdict"] == "agrees"
+    straddles = shares.assign(bottom_share=[0.049, 0.02], low=[0.045, 0.019], high=[0.053, 0.021])
+    assert claims.record_long_tail(straddles, "ch")["verdict"] == "inconclusive"
+    with pytest.raises(ValueError, match="bottom_share_interval"):
+        claims.record_long_tail(shares[["dataset", "bottom_share"]], "ch")
 
 
 @pytest.mark.parametrize("kw, verdict", [(dict(drop=0.0), "agrees"), (dict(drop=0.02), "disagrees"),
@@ -171,9 +176,9 @@ def test_finetune_and_each_epoch_are_not_testable_without_a_drop_to_begin_with()
 
 def test_every_claim_is_listed_with_one_kind_of_rule():
     """rules.py says, for every claim of claim_texts.CLAIMS, whether it is judged by non-inferiority,
-    equivalence or a directional bound only (C9 is a count over the data, without an interval)."""
+    equivalence or a directional bound only."""
     from onepoch.analysis import rules
     from onepoch.analysis.claim_texts import CLAIMS
     kinds = [*rules.NON_INFERIORITY, *rules.EQUIVALENCE, *rules.DIRECTIONAL_ONLY]
-    assert sorted(kinds) == sorted(set(CLAIMS) - {"C9"})
+    assert sorted(kinds) == sorted(CLAIMS)
     assert all(rules.FACTOR_RULE[c] == "no-influence" for c in rules.EQUIVALENCE)

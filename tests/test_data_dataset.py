@@ -128,3 +128,33 @@ def test_real_beauty_quick(construction):
     summary = data.summary()
     assert summary["users"] == 2000 and summary["positive_rate"] == 0.5
     assert data.bottom_share(0.5) < 0.25  # long-tailed ids, as in the paper's Fig. 10
+
+
+def _rows(users, items):
+    """Training samples with one user and one item per row (the other fields padding)."""
+    n = len(users)
+    return {"user_raw": torch.tensor(users), "user_id": torch.tensor(users) + 1000,
+            "item_id": torch.tensor(items), "cat_id": torch.zeros(n, dtype=torch.long),
+            "hist_item_ids": torch.zeros(n, 2, dtype=torch.long), "hist_cat_ids": torch.zeros(n, 2, dtype=torch.long)}
+
+
+def test_bottom_share_interval_is_degenerate_when_every_user_looks_the_same():
+    # every user: the same three items, twice the first -> resampling users changes no share
+    users = [u for u in range(30) for _ in range(4)]
+    items = [1, 1, 2, 3] * 30
+    estimate, low, high = stats.bottom_share_interval(_rows(users, items), 0.5, "item_id", replicates=50)
+    assert estimate == stats.bottom_share(_rows(users, items), 0.5, "item_id") == pytest.approx(0.25)  # 30 of 120
+    assert low == pytest.approx(estimate) and high == pytest.approx(estimate)
+
+
+def test_bottom_share_interval_has_width_when_users_differ_and_centres_on_the_estimate():
+    rng = np.random.default_rng(1)
+    users = [u for u in range(200) for _ in range(5)]
+    items = list(rng.zipf(1.5, size=1000) % 300 + 1)  # a long tail of items shared across users
+    samples = _rows(users, items)
+    estimate, low, high = stats.bottom_share_interval(samples, replicates=100)
+    assert estimate == stats.bottom_share(samples) and low < estimate < high
+    assert high - low == pytest.approx(2 * (estimate - low))
+    assert stats.bottom_share_interval(samples, replicates=100) == (estimate, low, high)  # fixed seed
+    with pytest.raises(DataError, match="user_raw"):
+        stats.bottom_share_interval({k: v for k, v in samples.items() if k != "user_raw"})

@@ -167,13 +167,19 @@ def record_optimizers(frame: pd.DataFrame, chapter: str, by=("dataset", "optimiz
 
 
 def record_long_tail(shares: pd.DataFrame, chapter: str, limit: float = rules.LONG_TAIL_SHARE) -> dict:
-    """C9 from a table with columns dataset, bottom_share (share of occurrences of the rarest 50% of IDs)."""
-    nan = float("nan")
-    parts = [Part(r.dataset, Verdict.AGREES if r.bottom_share < limit else Verdict.DISAGREES,
-                  Effect(float(r.bottom_share), nan, nan, 0, "count over the data"),
-                  f"{r.dataset}: {100 * r.bottom_share:.1f}% of occurrences") for r in shares.itertuples()]
+    """C9 from a table with columns dataset, bottom_share (share of occurrences of the rarest 50% of IDs)
+    and its 95% interval low, high (`onepoch.data.bottom_share_interval`: a bootstrap over users)."""
+    missing = {"bottom_share", "low", "high"} - set(shares.columns)
+    if missing:
+        raise ValueError(f"record_long_tail needs columns {sorted(missing)}: compute them with "
+                         "onepoch.data.bottom_share_interval(data)")
+    parts = [Part(r.dataset, at_most((r.low, r.high), limit),
+                  Effect(float(r.bottom_share), float(r.low), float(r.high), 0, "bootstrap over users"),
+                  f"{r.dataset}: {100 * r.bottom_share:.1f}% of occurrences "
+                  f"[{100 * r.low:.1f}%, {100 * r.high:.1f}%]") for r in shares.itertuples()]
     return record_parts("C9", parts, chapter, "long-tail", pick="max",
-                        what="share of occurrences carried by the rarest 50% of IDs (no interval: a count)")
+                        what="share of occurrences carried by the rarest 50% of IDs (95% interval: bootstrap "
+                             "over users)")
 
 
 def record_sparsity(study, base, chapter: str) -> dict:

@@ -27,7 +27,7 @@ _LAZY = {
     "CONSTRUCTIONS": "samples", "build_samples": "samples",
     "DATASETS": "registry", "data_dir": "registry", "names": "registry", "ensure_files": "sources",
     "add": "register",
-    "bottom_share": "stats", "field_stats": "stats", "occurrence_share": "stats", "summary": "stats",
+    "bottom_share": "stats", "bottom_share_interval": "stats", "field_stats": "stats", "occurrence_share": "stats", "summary": "stats",
     "Vocabulary": "vocab",
     "DataError": "onepoch.errors", "OnepochError": "onepoch.errors",
 }
