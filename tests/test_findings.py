@@ -29,3 +29,10 @@ def test_findings_count_verdicts_and_link_the_evidence(folder):
     assert "Where the book disagrees with the paper:</strong> C9" in text
     assert "(C2) Not tested in this build." in text
     assert "1 chapter row of 3 could not be tested; in 1 of them the model does not learn" in text
+
+
+def test_a_claim_that_opens_with_its_source_is_not_wrapped_twice(folder):
+    ledger.record("C8b", "p", "beauty: gain", "disagrees", "beyond_one_epoch", effect=0.03, ci=(0.02, 0.04),
+                  n_seeds=3, rule="no-help")
+    text = findings.findings()
+    assert "C8b (Extends Fig. 9) Regularising" in text and "((" not in text

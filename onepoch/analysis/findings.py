@@ -31,8 +31,10 @@ def _count(n: int, noun: str) -> str:
 
 
 def _claim_line(row) -> str:
-    return (f"{row['claim']} ({html.escape(CLAIMS.get(row['claim'], '').rstrip('.'))}): "
-            + _link(f"{row['chapter']}, effect {effect_text(row)}", row))
+    text = html.escape(CLAIMS.get(row["claim"], "").rstrip("."))
+    # a claim text that opens with its source, "(Extends Fig. 9) ...", is not wrapped in parentheses again
+    said = f"{row['claim']} {text}" if text.startswith("(") else f"{row['claim']} ({text})"
+    return f"{said}: " + _link(f"{row['chapter']}, effect {effect_text(row)}", row)
 
 
 def findings(frame=None, quick: bool = False) -> str:
