@@ -182,3 +182,14 @@ def test_every_claim_is_listed_with_one_kind_of_rule():
     kinds = [*rules.NON_INFERIORITY, *rules.EQUIVALENCE, *rules.DIRECTIONAL_ONLY]
     assert sorted(kinds) == sorted(CLAIMS)
     assert all(rules.FACTOR_RULE[c] == "no-influence" for c in rules.EQUIVALENCE)
+
+
+def test_show_rows_folds_a_long_measured_list_under_its_counts():
+    many = {"claim": "C7", "verdict": "disagrees", "effect": 0.01, "ci": [0.0, 0.02], "effect_of": "x < y",
+            "n_seeds": 3, "rule": "optimizers",
+            "measured": "a: 1 [agrees]; b: 2 [inconclusive]; c: 3 [inconclusive]"}
+    few = dict(many, claim="C8", measured="a: 1 [agrees]")
+    html = claims.show_rows([many, few]).data
+    assert "<details><summary>1 agrees, 2 inconclusive (open for each)</summary><ul><li>a: 1 [agrees]</li>" in html
+    assert html.count("<details>") == 1 and "<li>a: 1 [agrees]</li></ul></td>" in html
+    assert "x &lt; y" in html  # text cells still escaped

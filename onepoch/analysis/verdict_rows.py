@@ -102,6 +102,28 @@ def rows_table(rows):
                          "measured": [r["measured"] for r in rows]})
 
 
+def show_rows(rows, cases_shown: int = 2):
+    """`rows_table(rows)` as an HTML table whose "measured" cell lists its cases, folded beneath a summary
+    line of its verdicts ("2 agrees, 7 inconclusive") when it has more than `cases_shown` parts: the table stays a few
+    lines tall however many settings a claim covers."""
+    import html
+
+    from onepoch.tables import show
+
+    def measured(row) -> str:
+        cases = [html.escape(c) for c in str(row["measured"]).split("; ") if c]
+        items = "<ul>" + "".join(f"<li>{c}</li>" for c in cases) + "</ul>"
+        if len(cases) <= cases_shown:
+            return items
+        return f"<details><summary>{html.escape(verdict_counts(row))} (open for each)</summary>{items}</details>"
+
+    frame = rows_table(rows)
+    frame["measured"] = [measured(r) for r in rows]
+    for column in ("claim", "verdict", "effect of", "rule"):  # escaped here, so the table keeps the HTML
+        frame[column] = frame[column].map(lambda v: html.escape(str(v)))
+    return show(frame, escape=False)
+
+
 def verdict_counts(row: dict) -> str:
     """How the row's cases were judged, e.g. '4 agrees, 2 not testable' (from its measured text)."""
     from onepoch.analysis.stats import Verdict
