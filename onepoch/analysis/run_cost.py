@@ -66,7 +66,7 @@ def sentence(c: RunCost | None, quick: bool | None = None) -> str:
         return ("This chapter's training cost is shown when it runs through `onepoch run` or `onepoch build`, "
                 "which note every run it uses.")
     if c.runs == 0:
-        return "This chapter trains no runs: it only reads stored results, so it runs in seconds."
+        return "This chapter trains no runs: it only reads stored results."
     per = duration(c.median)
     mode = "" if quick is None else ("quick-mode " if quick else "full-mode ")
     runs = f"one {mode}run" if c.runs == 1 else f"{c.runs:,} {mode}runs"
