@@ -4,6 +4,7 @@
 - `stats`: effects with 95% intervals and the verdict decisions; `rules`: every bound and margin;
 - `claims`: the paper's claims judged from measurements (`claim_texts`: their wording);
 - `ledger`: storage of the rows; `ledger_page`: the reconciled ledger page.
+- `run_cost`: what training the runs a chapter used cost (its Exercises lead), from their run records.
 
 Import order has no cycle: rules <- stats <- claims -> ledger; ledger_page -> ledger, claim_texts, stats.
 """
