@@ -120,6 +120,15 @@ def test_overview_has_one_reconciled_row_per_claim_with_the_chapters_folded(fold
     assert summary.loc["C10", "verdict"] == "not testable" and summary.loc["C1", "verdict"] == "not tested"
 
 
+def test_the_deciding_row_with_the_most_seeds_shows_its_effect(folder):
+    ledger.record("C2", "p", "m1", "disagrees", "beyond", effect=0.03, ci=(0.02, 0.04), n_seeds=3, rule="C2-gain")
+    ledger.record("C2", "p", "m2", "agrees", "phase", effect=0.0, ci=(-0.001, 0.001), n_seeds=20, rule="C2-gain")
+    ledger.record("C2", "p", "m3", "disagrees", "one_epoch", effect=0.02, ci=(0.01, 0.03), n_seeds=15,
+                  rule="C2-gain")
+    c2 = ledger_page.reconcile().set_index("claim").loc["C2"]
+    assert c2.verdict == "disagrees" and c2.chapter == "one_epoch" and c2.n_seeds == 15  # not the agreeing 20
+
+
 def test_numbers_read_with_a_true_minus_and_no_negative_zero():
     assert ledger_page.effect_text({"effect": -0.00001, "ci": [-0.0123, 0.0004], "n_seeds": 1}) == \
         "0.0000 [\u22120.0123, 0.0004], 1 seed"

@@ -56,7 +56,7 @@ def evidence_href(chapter: str, evidence="") -> str:
 
 def reconcile(frame=None):
     """One row per claim (every claim of `CLAIMS`, and any other recorded): verdict, effect, ci, n_seeds,
-    rule, chapter (the deciding row's), rows (how many chapter rows)."""
+    rule, chapter (of the deciding row with the most seeds), rows (how many chapter rows)."""
     import pandas as pd
 
     frame = ledger.table() if frame is None else frame
@@ -70,7 +70,11 @@ def reconcile(frame=None):
             continue
         verdict = str(all_of(v for v in rows["verdict"]))
         decide = rows[rows["verdict"] == verdict]
-        r = (decide if len(decide) else rows).iloc[0]
+        decide = decide if len(decide) else rows
+        # Of the rows that decide, the one resting on the most seeds (the headline chapter's) shows its
+        # effect; the verdict does not depend on this choice.
+        seeds = decide["n_seeds"].fillna(0).astype(float)
+        r = decide.loc[seeds.idxmax()] if seeds.notna().any() else decide.iloc[0]
         out.append(dict(claim=claim, verdict=verdict, effect=r["effect"], ci=r["ci"], n_seeds=r["n_seeds"],
                         rule=r["rule"], chapter=r["chapter"], rows=len(rows), evidence=r["evidence"]))
     return pd.DataFrame(out)
