@@ -23,8 +23,8 @@ SLOW = notebook([
              "path = os.environ['PIDS_FILE']\n"
              "open(path + '.tmp', 'w').write(json.dumps([os.getppid(), os.getpid(), sleeper.pid]))\n"
              "os.replace(path + '.tmp', path)\n"
-             "time.sleep(8)", []),
-    ("code", "from onepoch import ledger\nledger.record('C3', 'x', 1, 'agrees', 'alpha')", []),
+             "time.sleep(20)", []),  # long enough for a loaded machine to act on the signal first
+    ("code", "from onepoch.analysis import ledger\nledger.record('C3', 'x', 1, 'agrees', 'alpha')", []),
 ])
 
 CLI = """
@@ -59,7 +59,7 @@ def test_no_process_outlives_a_stopped_build(tiny_book, tmp_path, sig):
     while any(_alive(p) for p in children) and time.monotonic() < end:
         time.sleep(0.1)
     assert [p for p in children if _alive(p)] == []
-    time.sleep(9)  # longer than the chapter would have taken: nothing writes its ledger rows
+    time.sleep(21)  # longer than the chapter would have taken: nothing writes its ledger rows
     ledger = tiny_book / "_build" / "quick" / "ledger"
     assert not (ledger / "alpha.json").exists()
     assert not (tiny_book / "_build" / "quick" / "executed" / "alpha.ipynb").exists()
@@ -68,8 +68,8 @@ def test_no_process_outlives_a_stopped_build(tiny_book, tmp_path, sig):
 def test_a_parallel_build_stops_every_chapter_at_once(tiny_book, tmp_path):
     """--jobs 2: a stop ends the chapter the other worker runs too, at once, not when it finishes."""
     slow_beta = SLOW.replace("PIDS_FILE']", "PIDS_FILE'] + '.beta'").replace("'alpha')", "'beta')")
-    (tiny_book / "book" / "alpha.ipynb").write_text(SLOW.replace("time.sleep(8)", "time.sleep(60)"))
-    (tiny_book / "book" / "beta.ipynb").write_text(slow_beta.replace("time.sleep(8)", "time.sleep(60)"))
+    (tiny_book / "book" / "alpha.ipynb").write_text(SLOW.replace("time.sleep(20)", "time.sleep(60)"))
+    (tiny_book / "book" / "beta.ipynb").write_text(slow_beta.replace("time.sleep(20)", "time.sleep(60)"))
     pids_file = tmp_path / "pids.json"
     env = {**os.environ, "PIDS_FILE": str(pids_file), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     cli = CLI.replace('"--no-strict"]', '"--no-strict", "--jobs", "2"]')
