@@ -142,7 +142,8 @@ def test_settings_it_cannot_replay_are_one_clear_error():
 SMALL = dict(epochs=2, batch_size=64, eval_every=20, hidden=(16, 8), train_eval_size=500)
 
 
-@pytest.mark.parametrize("changes", [{}, {"lr_decay": 0.5}, {"model": "din"}, {"finetune": "embedding"}])
+@pytest.mark.parametrize("changes", [{}, {"lr_decay": 0.5}, {"model": "din"}, {"finetune": "embedding"},
+                                     {"meda": True, "emb_decay": 0.5}])
 def test_a_run_gives_the_dense_runs_curves(changes):
     data = tiny_data(3000, 800)
     dense = fit(RunConfig(**SMALL, **changes), data, progress=False)
