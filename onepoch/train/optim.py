@@ -7,7 +7,9 @@ Adam is torch's dense Adam: every embedding row's moments decay and the row
 moves at every step, also when its id is not in the batch -- the behaviour
 of TF1's AdamOptimizer in the original code (torch.optim.SparseAdam, "lazy"
 Adam, would not). `fused=True` runs the update as one kernel on CPU, about
-twice as fast for this model, with the same arithmetic.
+twice as fast for this model, with the same arithmetic. `emb_optimizer=
+"catchup"` (catchup_adam.py) gives the embedding table the same dense Adam
+trajectory, to float tolerance, at the cost of the batch's rows.
 """
 import math
 import types
@@ -181,7 +183,7 @@ def build_optimizer(config, model, params=None, lr: float | None = None):
     """The optimizer a config asks for, over `params` (default: all the model's), at `lr` (default: config.lr).
 
     Without optimizer remedies it is exactly `make_optimizer`'s; otherwise the
-    embedding table gets lazy Adam and/or its own L2, the rest the usual optimizer.
+    embedding table gets lazy Adam, catch-up Adam and/or its own L2, the rest the usual optimizer.
     """
     lr = config.lr if lr is None else lr
     params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
