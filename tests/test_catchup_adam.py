@@ -122,7 +122,8 @@ def test_the_replay_sum_series_or_term_by_term_is_the_exact_sum(t0, gap):
     last, gaps = torch.full((3,), t0), torch.full((3,), gap)
     got = opt._replay((0.9, 0.999), 1e-8, last, gaps, t0 + gap, root_v0).double()
     terms = terms_needed(0.9, 0.999, 1e-6)
-    want = torch.tensor([[replay_sum(1.0, float(s), t0, min(gap, terms)) for s in row] for row in root_v0], dtype=torch.float64)
+    want = torch.tensor([[replay_sum(1.0, float(s), t0, min(gap, terms)) for s in row] for row in root_v0],
+                        dtype=torch.float64)
     torch.testing.assert_close(got, want, rtol=2e-6, atol=0.0)
 
 

@@ -126,7 +126,8 @@ class CatchupAdam(torch.optim.Optimizer):
             size = max(2 * (upto + 1), 1024)
             tau = torch.arange(size, dtype=torch.float64)
             j = torch.arange(terms + 1, dtype=torch.float64)
-            s = {"inv_bc1_64": 1 / (1 - beta1 ** tau.clamp(min=1)), "inv_sqrt_bc2_64": (1 - beta2 ** tau.clamp(min=1)).rsqrt(),
+            after = tau.clamp(min=1)  # bias corrections from step 1
+            s = {"inv_bc1_64": 1 / (1 - beta1 ** after), "inv_sqrt_bc2_64": (1 - beta2 ** after).rsqrt(),
                  "b1_pow_64": beta1 ** j, "b2_half_pow_64": beta2 ** (j / 2), "b1_steps_64": beta1 ** tau,
                  "b2_steps_64": beta2 ** tau, "terms": terms}
             s.update({k[:-3]: v.float() for k, v in list(s.items()) if k.endswith("_64")})
