@@ -32,7 +32,7 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 EMB_INITS = ("glorot", "normal")
 SPARSITY = ("none", "filter", "hash")
 FINETUNE = ("none", "all", "embedding", "mlp")
-EMB_OPTIMIZERS = ("dense", "lazy")
+EMB_OPTIMIZERS = ("dense", "lazy", "catchup")
 EVAL_SCHEDULES = ("paper", "boundaries")  # see onepoch.train.schedule
 SECOND_PASS = ("none", "repeat", "fresh")
 FIELDS = _registry.PAPER_FIELDS
@@ -193,7 +193,8 @@ class RunConfig:
     # --- multi-epoch remedies (see onepoch.train.remedies; each off at its default) ---
     meda: bool = False  # MEDA: fresh embedding table + its optimizer state at every epoch start, MLP kept
     lr_decay: float = 1.0  # every learning rate times this at each epoch boundary (1 = no decay)
-    emb_optimizer: str = "dense"  # "lazy": Adam moves only the embedding rows in the batch (SparseAdam)
+    emb_optimizer: str = "dense"  # "lazy": Adam moves only the embedding rows in the batch (SparseAdam);
+    # "catchup": dense Adam's trajectory, each row's skipped steps replayed when next looked up (catchup_adam.py)
     emb_l2: float = 0.0  # L2 penalty on the embedding table (coupled, through Adam), on top of weight_decay
     emb_decay: float = 0.0  # frequency-aware decoupled decay of embedding rows (rare IDs harder)
     emb_decay_alpha: float = 0.01  # full decay for IDs unseen for >= 1 / alpha steps
@@ -289,6 +290,14 @@ class RunConfig:
         _positive("emb_decay_alpha", self.emb_decay_alpha)
         if self.emb_optimizer == "lazy" and self.optimizer != "adam":
             raise ConfigError(f"emb_optimizer='lazy' is lazy Adam; it needs optimizer='adam', got {self.optimizer!r}")
+        if self.emb_optimizer == "catchup" and self.reset_optimizer:
+            raise ConfigError("emb_optimizer='catchup' does not support reset_optimizer=True (the reset does not reach "
+                              "the embedding optimizer); use emb_optimizer='dense'")
+        if self.emb_optimizer == "catchup" and (self.optimizer != "adam" or self.weight_decay or self.emb_l2):
+            raise ConfigError(
+                "emb_optimizer='catchup' replays Adam's steps with gradient zero; it needs optimizer='adam', "
+                f"weight_decay=0 and emb_l2=0, got optimizer={self.optimizer!r}, weight_decay={self.weight_decay}, "
+                f"emb_l2={self.emb_l2}; use emb_optimizer='dense' for those")
 
     def _check_controls(self) -> None:
         _choice("second_pass", self.second_pass, SECOND_PASS)

@@ -131,5 +131,5 @@ class FieldEmbedding(nn.Module):
         # a zero vector). One call means one dense gradient for the table per
         # step instead of one per field, and padding is never looked up.
         bags = ids if isinstance(ids, Bags) else self.layout.bags(ids)
-        pooled = F.embedding_bag(bags.ids, self.table.weight, bags.offsets, mode="mean")
+        pooled = F.embedding_bag(bags.ids, self.table.weight, bags.offsets, mode="mean", sparse=self.table.sparse)
         return pooled.view(bags.rows, len(self.layout.names), self.dim)

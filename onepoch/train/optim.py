@@ -7,7 +7,9 @@ Adam is torch's dense Adam: every embedding row's moments decay and the row
 moves at every step, also when its id is not in the batch -- the behaviour
 of TF1's AdamOptimizer in the original code (torch.optim.SparseAdam, "lazy"
 Adam, would not). `fused=True` runs the update as one kernel on CPU, about
-twice as fast for this model, with the same arithmetic.
+twice as fast for this model, with the same arithmetic. `emb_optimizer=
+"catchup"` (catchup_adam.py) gives the embedding table the same dense Adam
+trajectory, to float tolerance, at the cost of the batch's rows.
 """
 import math
 import types
@@ -16,6 +18,7 @@ import torch
 from torch.optim import optimizer as _optimizer
 
 from onepoch.config import OPTIMIZERS, ConfigError
+from onepoch.train.catchup_adam import CatchupAdam, unwatch
 
 
 @torch.no_grad()
@@ -164,6 +167,12 @@ class Optimizers:
         for o in self.optimizers:
             o.step()
 
+    def sync(self) -> None:
+        """Bring every parameter up to date where an optimizer updates lazily (catch-up Adam)."""
+        for o in self.optimizers:
+            if hasattr(o, "sync"):
+                o.sync()
+
 
 def custom_optimizer(config) -> bool:
     """Whether the config's optimizer differs from `make_optimizer`'s plain one."""
@@ -174,7 +183,7 @@ def build_optimizer(config, model, params=None, lr: float | None = None):
     """The optimizer a config asks for, over `params` (default: all the model's), at `lr` (default: config.lr).
 
     Without optimizer remedies it is exactly `make_optimizer`'s; otherwise the
-    embedding table gets lazy Adam and/or its own L2, the rest the usual optimizer.
+    embedding table gets lazy Adam, catch-up Adam and/or its own L2, the rest the usual optimizer.
     """
     lr = config.lr if lr is None else lr
     params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
@@ -187,5 +196,14 @@ def build_optimizer(config, model, params=None, lr: float | None = None):
     if config.emb_optimizer == "lazy":
         return Optimizers(LazyAdam(emb, lr=lr, l2=emb_l2) if emb else None,
                           make_optimizer(config.optimizer, rest, lr, config.weight_decay) if rest else None)
+    if config.emb_optimizer == "catchup":  # dense Adam's trajectory at the cost of the batch's rows
+        catchup = None
+        unwatch(model.embedding)  # a previous catch-up optimizer's hook, if the optimizer is rebuilt
+        if emb:
+            table = model.embedding.table
+            table.sparse = True  # the table's gradient as the batch's rows: no dense gradient is made
+            catchup = CatchupAdam(emb, lr=lr, weight_decay=emb_l2)
+            catchup.watch(model.embedding, table.weight)
+        return Optimizers(catchup, make_optimizer(config.optimizer, rest, lr, config.weight_decay) if rest else None)
     groups = [g for g in ({"params": rest}, {"params": emb, "weight_decay": emb_l2}) if g["params"]]
     return make_optimizer(config.optimizer, groups, lr, config.weight_decay)

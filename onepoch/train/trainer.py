@@ -133,6 +133,9 @@ def fit(config: RunConfig, data, callbacks=(), progress: bool | None = None) -> 
     scored = eval_sets if config.eval_train else eval_sets[1:]  # probes still see the train sample
 
     def evaluate():
+        sync = getattr(state.optimizer, "sync", None)  # a lazy optimizer brings every row up to date first
+        if sync is not None:
+            sync()
         for s in scored:
             for metric, value in s.scores(model).items():
                 state.record(s.name, metric, value)
