@@ -106,7 +106,8 @@ def speed(ids: int, reps: int, steps: int) -> dict:
                       f"sync after {steps} steps {r['catchup_sync_s'] * 1e3:.0f} ms "
                       f"({r['with_sync_ratio']:.2f}x with it)", flush=True)
         out[str(bs)] = {"repetitions": rows, **{f"median_{k}": median([r[k] for r in rows]) for k in rows[0]}}
-        del models, opts
+        models.clear()  # free the tables before the next batch size (the closure keeps the dicts)
+        opts.clear()
         gc.collect()
     return out
 
