@@ -81,6 +81,14 @@ def test_reset_optimizer_restarts_adams_step_count_each_epoch():
     assert reset.opt_steps == [1, 1, 1]
 
 
+@pytest.mark.parametrize("options", [dict(emb_optimizer="lazy"), dict(emb_l2=1e-4)])
+def test_reset_optimizer_also_resets_several_optimizers_stepped_as_one(options):
+    """Lazy Adam and embedding L2 step the table and the rest with two optimizers (`Optimizers`), whose
+    merged `state` is a copy: the reset must clear each one's own."""
+    _, reset = train(tiny_data(2000, 500), reset_optimizer=True, **options)
+    assert reset.opt_steps == [1, 1, 1]
+
+
 def test_split_halves_never_repeat_a_sample():
     for n in (10, 11, 2000):
         a, b = split_halves(n, seed=3)

@@ -51,7 +51,9 @@ class ResetOptimizer(Callback):
 
     def on_epoch_begin(self, state) -> None:
         if state.epoch_index >= 1:
-            state.optimizer.state.clear()
+            # every optimizer's own state: `Optimizers.state` (lazy Adam, embedding L2) is a merged copy
+            for optimizer in getattr(state.optimizer, "optimizers", [state.optimizer]):
+                optimizer.state.clear()
 
 
 def split_halves(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
