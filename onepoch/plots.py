@@ -9,6 +9,7 @@ Axis and legend titles are words with units (`TITLES`), not column names; every 
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from onepoch import figures
@@ -380,4 +381,7 @@ def peak_text(frame: pd.DataFrame, by: str | None = None, metric: str = "auc", s
     if not keys:
         return f"peaks at epoch {mean.loc[mean['value'].idxmax(), 'epoch']:.1f}"
     best = mean.loc[mean.groupby(by, sort=False)["value"].idxmax()]
-    return "peaks at epoch " + ", ".join(f"{r.epoch:.1f} ({getattr(r, by)})" for r in best.itertuples())
+    def label(key) -> str:  # 3000000 -> "3,000,000"
+        return f"{key:,}" if isinstance(key, (int, np.integer)) and not isinstance(key, bool) else str(key)
+
+    return "peaks at epoch " + ", ".join(f"{r.epoch:.1f} ({label(getattr(r, by))})" for r in best.itertuples())

@@ -83,3 +83,10 @@ def test_occurrence_share_draws_one_curve_per_data_set():
     spec = plots.occurrence_share(shares).to_dict()
     rows = [r for rows in spec["datasets"].values() for r in rows if "field" in r]
     assert {r["field"] for r in rows} == {"all"} and len(rows) == 10
+
+
+def test_peak_text_writes_large_sizes_with_thousands_separators():
+    frame = pd.DataFrame({"samples": [30_000, 30_000, 3_000_000, 3_000_000], "epoch": [1.0, 2.0, 1.0, 2.0],
+                          "metric": "auc", "split": "test", "value": [0.6, 0.7, 0.8, 0.7]})
+    assert plots.peak_text(frame, "samples") == "peaks at epoch 2.0 (30,000), 1.0 (3,000,000)"
+    assert plots.peak_text(frame.assign(samples=["a", "a", "b", "b"]), "samples") == "peaks at epoch 2.0 (a), 1.0 (b)"
