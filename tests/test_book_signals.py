@@ -28,9 +28,14 @@ SLOW = notebook([
 ])
 
 CLI = """
+import signal
 import sys
 from pathlib import Path
 from onepoch import book, cli
+# as when started from a terminal: a test run launched as a background job or under nohup inherits
+# SIGINT and SIGHUP ignored, and the command rightly keeps ignoring them (test below)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 book.paths.ROOT = Path(sys.argv[1])
 sys.argv = ["onepoch", "build", "--quick", "--no-strict"]
 sys.exit(cli.main())
@@ -87,3 +92,16 @@ def test_a_parallel_build_stops_every_chapter_at_once(tiny_book, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM and time.monotonic() - start < 20, err
     assert [p for p in children if _alive(p)] == []
+
+
+def test_a_signal_started_ignored_stays_ignored():
+    """`nohup onepoch build`: SIGHUP was ignored at start and must stay so; SIGTERM is always handled."""
+    code = ("import signal\n"
+            "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+            "from onepoch.book.processes import handle_stop_signals\n"
+            "handle_stop_signals()\n"
+            "print(signal.getsignal(signal.SIGHUP) == signal.SIG_IGN, "
+            "signal.getsignal(signal.SIGTERM) not in (signal.SIG_IGN, signal.SIG_DFL))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert out.stdout.split() == ["True", "True"]

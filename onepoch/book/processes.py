@@ -36,8 +36,15 @@ def _raise_stopped(signum, frame):
 
 
 def handle_stop_signals() -> None:
-    """SIGTERM and SIGHUP raise :class:`Stopped` like Ctrl-C (main thread only; the CLI calls it)."""
+    """SIGTERM and SIGHUP raise :class:`Stopped` like Ctrl-C (main thread only; the CLI calls it).
+
+    A signal the command was started with ignored stays ignored: `nohup onepoch build` keeps SIGHUP
+    ignored, so closing the terminal does not stop the build, and a shell's background job ignores Ctrl-C
+    (SIGINT) as the shell intended. SIGTERM always stops it.
+    """
     for sig in (signal.SIGTERM, signal.SIGHUP):
+        if sig != signal.SIGTERM and signal.getsignal(sig) == signal.SIG_IGN:
+            continue
         signal.signal(sig, _raise_stopped)
 
 
