@@ -3,16 +3,15 @@ lead shows instead of a typed-in run time (a typed time goes stale as soon as th
 changes, and the project forbids typed-in numbers in chapters).
 
 The runs are those the chapter actually used: `onepoch run` and `onepoch build` give each execution a
-run log ($ONEPOCH_RUN_LOG) in which `onepoch.runs.runner` notes every run it takes, trained or cached,
+run log ($ONEPOCH_RUN_LOG) in which `onepoch.run_log.note_use` notes every run a chapter takes, trained or cached,
 with the training seconds its cache record holds (one core: runs train single-threaded)."""
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from onepoch import settings
+from onepoch import run_log, settings
 
 
 @dataclass(frozen=True)
@@ -37,16 +36,7 @@ def used_runs(log: str | Path | None = None) -> dict[str, float] | None:
     log = log if log is not None else settings.run_log()
     if not log:
         return None
-    path = Path(log)
-    seconds: dict[str, float] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:  # a line cut short by a killed worker: skip it
-                continue
-            seconds[entry["key"]] = float(entry["seconds"])
-    return seconds
+    return {key: run["seconds"] for key, run in run_log.read(log).items()}
 
 
 def duration(seconds: float) -> str:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from onepoch import atomic, settings
+from onepoch import atomic, run_log, settings
 from onepoch.book import effective, processes, stamps, toc
 from onepoch.book.paths import KERNEL, LEDGER_CHAPTER, BookError, Layout, say
 
@@ -77,19 +77,9 @@ def last_failure(lay: Layout, name: str) -> dict | None:
 def run_usage(log: Path) -> dict:
     """What a chapter's execution noted in its run log: runs used (distinct), how many were trained
     by this execution, and the training seconds of all of them (as recorded when each was trained)."""
-    seconds: dict[str, float] = {}
-    trained: set[str] = set()
-    if log.is_file():
-        for line in log.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:  # a line cut short by a killed worker: skip it
-                continue
-            seconds[entry["key"]] = float(entry["seconds"])
-            if entry.get("trained"):
-                trained.add(entry["key"])
-    return {"runs": len(seconds), "trained": len(trained), "run_seconds": round(sum(seconds.values()), 1),
-            "keys": sorted(seconds)}
+    runs = run_log.read(log)
+    return {"runs": len(runs), "trained": sum(r["trained"] for r in runs.values()),
+            "run_seconds": round(sum(r["seconds"] for r in runs.values()), 1), "keys": sorted(runs)}
 
 
 def _tag_injected(path: Path, entries: list[dict] | None = None, mode: str = "full") -> None:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import time
 
 import pandas as pd
@@ -11,6 +9,7 @@ import torch
 
 from onepoch import settings as env
 from onepoch.config import RunConfig
+from onepoch.run_log import note_use
 from onepoch.runs.cache import ResultCache
 
 
@@ -51,24 +50,6 @@ def data_checksum(config: RunConfig) -> str:
 
 
 RUN_LOG = env.RUN_LOG  # set by `onepoch build` for each chapter: which runs it used, and their cost
-
-
-def note_use(key: str, seconds: float, trained: bool) -> None:
-    """Append one line to the file in $ONEPOCH_RUN_LOG, if set: a run the chapter used, the seconds its
-    training took when it was trained, and whether it was trained now (or came from the cache).
-    One short write with O_APPEND, so parallel workers' lines never mix."""
-    path = env.run_log()
-    if not path:
-        return
-    line = json.dumps({"key": key, "seconds": round(float(seconds), 3), "trained": bool(trained)}) + "\n"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    except OSError:  # a worker on another machine (Dask, Ray) has no such folder: the counts are informational
-        return
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
 
 
 def result_key(config: RunConfig, data_checksum: str, callback_keys=()) -> str:
