@@ -291,8 +291,8 @@ class RunConfig:
         if self.emb_optimizer == "lazy" and self.optimizer != "adam":
             raise ConfigError(f"emb_optimizer='lazy' is lazy Adam; it needs optimizer='adam', got {self.optimizer!r}")
         if self.emb_optimizer == "catchup" and self.reset_optimizer:
-            raise ConfigError("emb_optimizer='catchup' does not support reset_optimizer=True (the reset does not reach "
-                              "the embedding optimizer); use emb_optimizer='dense'")
+            raise ConfigError("emb_optimizer='catchup' does not support reset_optimizer=True (a reset would drop the "
+                              "rows' pending, not yet replayed steps); use emb_optimizer='dense'")
         if self.emb_optimizer == "catchup" and (self.optimizer != "adam" or self.weight_decay or self.emb_l2):
             raise ConfigError(
                 "emb_optimizer='catchup' replays Adam's steps with gradient zero; it needs optimizer='adam', "
