@@ -4,7 +4,8 @@ the current code against the previous metrics, interleaved.
     ONEPOCH_DATA=../shared/data .venv/bin/python benchmarks/evaluation.py [--repeats 5]
 
 Parts: pooling (`embedding_bag` over the prepared bags), the MLP (1,024-row
-pieces), the metrics (AUC, log loss, GAUC) with `SplitMetrics` (one integer
+pieces), the MLP's three matrix products alone (the arithmetic no fp32
+evaluation can skip: the floor under any fusion of Dice), the metrics (AUC, log loss, GAUC) with `SplitMetrics` (one integer
 sort per AUC) and with the general functions it replaced (argsort + lexsort).
 Also: how many rows share their history with another row of the same split
 (what pooling reuse could save). Every variant is checked to give the same
@@ -58,11 +59,28 @@ def main(argv=None):
                 model.mlp(x)
         model.train()
 
+    linears = [m for m in model.mlp if isinstance(m, torch.nn.Linear)]
+    inputs = []  # each Linear's input in every piece, so the products are timed on the real activations
+    model.eval()
+    with torch.inference_mode():
+        for x in pooled:
+            for m in model.mlp:
+                if isinstance(m, torch.nn.Linear):
+                    inputs.append((m, x))
+                x = m(x)
+    model.train()
+
+    def matrix_products():
+        with torch.inference_mode():
+            for m, x in inputs:
+                m(x)
+
     parts = {
         "evaluation": lambda: [e.scores(model) for e in sets],
         "evaluation_previous_metrics": lambda: [general(e, predict(model, e.inputs())) for e in sets],
         "pooling": pooling,
         "mlp": mlp,
+        "mlp_matrix_products": matrix_products,
         "metrics": lambda: [e.metrics.scores(p) for e, p in zip(sets, probs)],
         "metrics_previous": lambda: [general(e, p) for e, p in zip(sets, probs)],
     }
@@ -76,6 +94,7 @@ def main(argv=None):
             "evaluation": median([a / b for a, b in zip(ms["evaluation"], ms["evaluation_previous_metrics"])]),
             "metrics": median([a / b for a, b in zip(ms["metrics"], ms["metrics_previous"])])},
         "rows_sharing_history": shared,
+        "linear_layers": [list(m.weight.shape) for m in linears],
     }
     for k, v in out["ms"].items():
         print(f"{k:28s} {v:8.1f} ms (median of {args.repeats})")

@@ -22,3 +22,5 @@ SCALE_PEAK_GIB = 4.0
 
 # benchmarks/schedule.py: a chapter's runs with the book's evaluation schedule against the paper's cadence
 SCHEDULE_TIME_RATIO = 0.5  # the book in at most half the time
+# "the same runs today": the code when this target was set (issue 19 was filed after 2fa556c, 2026-11-29)
+SCHEDULE_BASELINE_REF = "2fa556c"

@@ -60,3 +60,36 @@ def test_an_estimated_full_build_has_its_targets_and_no_rebuild_rows():
     assert "(estimated)" in table.loc["book (full) within 180 min", "measured"]
     assert table.loc["book (full) within 1.5x the floor", "status"] == "MISSED"
     assert not any(t.startswith("prose-only rebuild (full)") for t in table.index)
+
+
+def schedule_result(baseline_ratio, same=True):
+    chapter = {"time_ratio": 0.7, "time_ratio_all": [0.7], "time_ratio_from_parts": 0.7, "eval_share_paper": 0.3,
+               "steps_per_epoch": 10, "evaluations": {"paper": 5, "book": 3},
+               "curves_identical_at_schedule_steps": True,
+               "baseline": {"commit": "abc1234", "time_ratio": baseline_ratio, "time_ratio_all": [baseline_ratio],
+                            "same_curves_as_paper_run": same}}
+    return {"targets": {"time_ratio": 0.5}, "chapters": {"one_epoch": chapter}}
+
+
+def test_the_schedule_against_the_older_code_counts_only_for_the_same_runs():
+    def status(result):
+        table = report.targets_table(None, None, None, None, None, result)
+        return table[table.target.str.contains("abc1234")].status.iloc[0]
+
+    assert status(schedule_result(0.45)) == "met"
+    assert status(schedule_result(0.55)) == "MISSED"
+    assert status(schedule_result(0.45, same=False)) == "MISSED"  # other curves: not the same runs
+    assert "with the code at abc1234" in " ".join(report.schedule_table(schedule_result(0.45)).columns)
+
+
+def test_a_missed_evaluation_target_says_whether_its_matrix_products_alone_fit():
+    evaluation = {"rows": 60_000, "targets": {"eval_ms_idle": 50.0}, "load_average": [[1.0, 1.0, 1.0]],
+                  "ms": {"evaluation": 98.0, "mlp": 79.0, "pooling": 10.0, "metrics": 4.0}}
+    def why(products):
+        ms = {**evaluation["ms"], **({"mlp_matrix_products": products} if products else {})}
+        table = report.targets_table(None, None, None, None, None, None, {**evaluation, "ms": ms})
+        return table[table.target.str.startswith("one 60,000-row")].why.iloc[0]
+
+    assert "alone take 55 ms" in why(55.0) and "more than the target" in why(55.0)
+    assert "within the target" in why(40.0) and "add 39 ms" in why(40.0)
+    assert why(None) == "the MLP's passes over every row dominate"
