@@ -98,21 +98,56 @@ def evaluation_table(tp: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def evaluation_parts_table(evaluation: dict) -> pd.DataFrame:
+    """One evaluation (both sets) part by part, in ms and as a share of the whole: what a faster
+    evaluation could still remove. The matrix products are the arithmetic fp32 cannot skip."""
+    ms = evaluation["ms"]
+    parts = {"pooling the histories (embedding_bag)": ms["pooling"]}
+    if "mlp_matrix_products" in ms:
+        parts["MLP: the three matrix products"] = ms["mlp_matrix_products"]
+        parts["MLP: Dice's batch norm, sigmoid and products"] = ms["mlp"] - ms["mlp_matrix_products"]
+    else:
+        parts["MLP"] = ms["mlp"]
+    parts["metrics (AUC, log loss, GAUC)"] = ms["metrics"]
+    parts["the rest (sigmoid of the logits, copies, calls)"] = max(ms["evaluation"] - sum(parts.values()), 0.0)
+    total = ms["evaluation"]
+    rows = [{"part": k, "ms": f"{v:.1f}", "share of the evaluation": f"{v / total:.0%}"} for k, v in parts.items()]
+    rows.append({"part": f"one evaluation of {evaluation['rows']:,} rows (target <= "
+                         f"{evaluation['targets']['eval_ms_idle']:g} ms)", "ms": f"{total:.1f}",
+                 "share of the evaluation": "100%"})
+    return pd.DataFrame(rows)
+
+
+def precision_sentence(precision: dict) -> str:
+    """Whether bfloat16 evaluation passes its test (benchmarks/eval_precision.py), and what it costs."""
+    evals = precision["evaluations"]
+    speed = sum(e["ms_bf16"] for e in evals) / sum(e["ms_fp32"] for e in evals)
+    verdict = "within" if precision["within_tolerance"] else "beyond"
+    return (f"bfloat16 evaluation: AUCs differ from fp32's by up to {precision['max_abs_auc_diff']:.1e} "
+            f"({verdict} the tolerance {precision['tolerance']:g}) over {len(evals)} evaluations, and it took "
+            f"{speed:.1f}x fp32's time on this machine.")
+
+
 def schedule_table(sched: dict) -> pd.DataFrame:
-    """The book's evaluation schedule against the paper's cadence, per chapter setting."""
+    """The book's evaluation schedule against the paper's cadence, per chapter setting: run time with this
+    code both ways (measured, and from the paper runs' parts), and against the paper-cadence runs trained
+    by the code when the target was set, where measured."""
     rows = []
     for chapter, r in sched["chapters"].items():
-        rows.append({"chapter setting": chapter, "steps per epoch": r["steps_per_epoch"],
-                     "evaluations (paper / book)": f"{r['evaluations']['paper']} / {r['evaluations']['book']}",
-                     "run time, book / paper": f"{r['time_ratio']:.2f} ("
-                     + ", ".join(f"{x:.2f}" for x in r["time_ratio_all"]) + ")",
-                     "run time from the paper runs' parts": f"{r['time_ratio_from_parts']:.2f}"
-                     if "time_ratio_from_parts" in r else "-",
-                     "evaluation share, paper cadence": f"{r['eval_share_paper']:.0%}",
-                     "same curves at the book's steps": str(r["curves_identical_at_schedule_steps"])})
+        row = {"chapter setting": f"{chapter} ({r['steps_per_epoch']} steps per epoch)",
+               "evaluations, paper / book": f"{r['evaluations']['paper']} / {r['evaluations']['book']}",
+               "book / paper, measured": f"{r['time_ratio']:.2f} (" + ", ".join(f"{x:.2f}" for x in r["time_ratio_all"])
+               + ")",
+               "book / paper, from the paper runs' parts": f"{r['time_ratio_from_parts']:.2f}"
+               if "time_ratio_from_parts" in r else "-"}
         if "baseline" in r:
             b = r["baseline"]
-            rows[-1]["run time, book / paper with the code at " + b["commit"]] = f"{b['time_ratio']:.2f}"
+            row[f"book / paper with the code at {b['commit']}"] = (
+                f"{b['time_ratio']:.2f} (" + ", ".join(f"{x:.2f}" for x in b["time_ratio_all"]) + "); same curves: "
+                + str(b["same_curves_as_paper_run"]))
+        row["evaluation share, paper cadence"] = f"{r['eval_share_paper']:.0%}"
+        row["same curves at the book's steps"] = str(r["curves_identical_at_schedule_steps"])
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

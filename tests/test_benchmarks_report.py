@@ -79,7 +79,8 @@ def test_the_schedule_against_the_older_code_counts_only_for_the_same_runs():
     assert status(schedule_result(0.45)) == "met"
     assert status(schedule_result(0.55)) == "MISSED"
     assert status(schedule_result(0.45, same=False)) == "MISSED"  # other curves: not the same runs
-    assert "with the code at abc1234" in " ".join(report.schedule_table(schedule_result(0.45)).columns)
+    table = report.schedule_table(schedule_result(0.45))
+    assert table["book / paper with the code at abc1234"].iloc[0] == "0.45 (0.45); same curves: True"
 
 
 def test_a_missed_evaluation_target_says_whether_its_matrix_products_alone_fit():
@@ -93,3 +94,22 @@ def test_a_missed_evaluation_target_says_whether_its_matrix_products_alone_fit()
     assert "alone take 55 ms" in why(55.0) and "more than the target" in why(55.0)
     assert "within the target" in why(40.0) and "add 39 ms" in why(40.0)
     assert why(None) == "the MLP's passes over every row dominate"
+
+
+def test_evaluation_parts_add_up_to_the_evaluation():
+    evaluation = {"rows": 60_000, "targets": {"eval_ms_idle": 50.0},
+                  "ms": {"evaluation": 100.0, "mlp": 80.0, "mlp_matrix_products": 45.0, "pooling": 10.0,
+                         "metrics": 4.0}}
+    table = report.evaluation_parts_table(evaluation)
+    ms = [float(x) for x in table.ms]
+    assert abs(sum(ms[:-1]) - ms[-1]) < 0.2 and ms[-1] == 100.0
+    assert table.set_index("part").loc["MLP: the three matrix products", "ms"] == "45.0"
+    assert table.part.iloc[-1].endswith("(target <= 50 ms)")
+
+
+def test_precision_sentence_reads_the_verdict_and_cost_from_the_result():
+    result = {"tolerance": 1e-4, "max_abs_auc_diff": 2e-3, "within_tolerance": False,
+              "evaluations": [{"ms_fp32": 10.0, "ms_bf16": 30.0}, {"ms_fp32": 10.0, "ms_bf16": 50.0}]}
+    text = report.precision_sentence(result)
+    assert "beyond the tolerance 0.0001" in text and "4.0x fp32's time" in text and "2.0e-03" in text
+    assert "within the tolerance" in report.precision_sentence({**result, "within_tolerance": True})
