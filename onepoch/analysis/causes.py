@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from onepoch.analysis import rules
-from onepoch.analysis.stats import Verdict, at_most, directional, paired_effect, seed_effect
+from onepoch.analysis.stats import Verdict, at_most, directional, equivalence, paired_effect, seed_effect
 from onepoch.analysis.summary import change_text, each_run
 
 A_JUMP = rules.CAUSES_A_JUMP
@@ -82,6 +82,40 @@ def update_ratios(frame: pd.DataFrame, by: list[str], prefix: str = "update_mean
     return table
 
 
+def _matching(frame: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """The rows of `frame` whose columns hold the values in `labels` (all of them)."""
+    for col, value in labels.items():
+        frame = frame[frame[col] == value]
+    return frame
+
+
+def control_runs(settings: dict, base, datasets, seeds, column: str) -> pd.DataFrame:
+    """Curves of every named setting (label -> RunConfig changes) on every data set x seed, one sweep per
+    setting, labelled in column `column` (plain strings, the settings' order: the chapters' tables follow it)."""
+    from onepoch.runs import sweep  # here, not at the top: the runs package imports the analysis package
+
+    return pd.concat([sweep([base.replace(dataset=d, **changes) for d in datasets], seeds=seeds).assign(**{column: label})
+                      for label, changes in settings.items()], ignore_index=True)
+
+
+def versus_reference(per_run: pd.DataFrame, by: list[str], reference) -> pd.DataFrame:
+    """Per setting (`by`, its last column the one compared, e.g. ["dataset", "activation"]), from `around`'s
+    per-run frame: `end_1` (seed mean of "before"), `vs_<reference>` (its "before" minus that of the
+    `reference` value with the same other labels, paired by seed), `drop` (Effect of the drop over seeds),
+    and the verdicts `same_level` (vs_<reference> within +-EQUIVALENCE_MARGIN) and `drops` (above MIN_EFFECT)."""
+    *others, compared = by
+    out = []
+    for key, part in per_run.groupby(by, sort=False):
+        labels = dict(zip(by, key))
+        ref = _matching(per_run[per_run[compared] == reference], {c: labels[c] for c in others})
+        level = paired_effect(part.set_index("seed")["before"], ref.set_index("seed")["before"])
+        drop = seed_effect(part["drop"])
+        out.append({**labels, "end_1": part["before"].mean(), f"vs_{reference}": level, "drop": drop,
+                    "same_level": equivalence(level.ci, rules.EQUIVALENCE_MARGIN),
+                    "drops": directional(drop.ci, rules.MIN_EFFECT)})
+    return pd.DataFrame(out)
+
+
 def control_effects(runs: pd.DataFrame, by: list[str], control: str, plain, at=1.0) -> pd.DataFrame:
     """For every value of the `control` column: the drop of test AUC at epoch `at` (a number, or a dict
     value -> epoch), its verdicts (`drops`: above MIN_EFFECT; `no_drop`: below NO_EFFECT_MARGIN), and the
@@ -94,9 +128,7 @@ def control_effects(runs: pd.DataFrame, by: list[str], control: str, plain, at=1
         base = around(runs[runs[control] == plain], by, "auc", "test", base_at)
         for key, part in per.groupby(by, sort=False, observed=True):
             key = key if isinstance(key, tuple) else (key,)
-            ref = base
-            for col, k in zip(by, key):
-                ref = ref[ref[col] == k]
+            ref = _matching(base, dict(zip(by, key)))
             drop = seed_effect(part["drop"])
             diff = paired_effect(part.set_index("seed")["drop"], ref.set_index("seed")["drop"])
             out.append({**dict(zip(by, key)), control: value, "at": where, "before": part["before"].mean(),
@@ -114,6 +146,13 @@ def removes_drop(row, plain_row) -> Verdict:
     if str(row["no_drop"]) == Verdict.AGREES.value:
         return Verdict.AGREES
     return Verdict.DISAGREES if str(row["drops"]) == Verdict.AGREES.value else Verdict.INCONCLUSIVE
+
+
+def keeps_drop(row, plain_row) -> Verdict:
+    """The rule 'keeps-drop' (C16a, b, d): agrees when the control still drops, disagrees when it removes
+    the drop -- `removes_drop` with agrees and disagrees swapped."""
+    removed = removes_drop(row, plain_row)
+    return {Verdict.AGREES: Verdict.DISAGREES, Verdict.DISAGREES: Verdict.AGREES}.get(removed, removed)
 
 
 def effect_text(table: pd.DataFrame, columns: dict, changes=()) -> pd.DataFrame:
