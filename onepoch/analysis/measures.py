@@ -96,3 +96,13 @@ def effect_table(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     show["later-epoch gain [95% CI]"] = [e.text() for e in table["gain"]]
     show["seeds peaking in epoch 1"] = [f"{p} of {n}" for p, n in zip(table["peaks_in_epoch1"], table["n_seeds"])]
     return show
+
+
+def interval_columns(table: pd.DataFrame, columns) -> pd.DataFrame:
+    """`table` with, for each Effect column c in `columns`, the plain numbers a chart draws: `c_mean`
+    (its estimate) and `c_half` (half the width of its 95% interval, the error bar)."""
+    table = table.copy()
+    for c in columns:
+        table[f"{c}_mean"] = [e.estimate for e in table[c]]
+        table[f"{c}_half"] = [(e.high - e.low) / 2 for e in table[c]]
+    return table
