@@ -187,3 +187,54 @@ def record_structural(table: pd.DataFrame, chapter: str) -> dict:
     ledger.record(**row)
     return {**row, "effect_of": f"drop of the models without an MLP, pooled over {len(testable)} testable cases"
             if testable else ""}
+
+
+# -- the chapter's settings and fine-tuning arms -----------------------------------------------
+
+FINETUNE_ARMS = {"none": "everything", "embedding": "only embeddings", "mlp": "only MLP / interactions"}
+
+
+def base_configs(datasets, syn_zipfs, epochs: int, eval_every: int, synthetic_sizes: dict, evaluation: dict,
+                 real: dict | None = None) -> dict[str, RunConfig]:
+    """The chapter's base configuration per data label: each real data set (`real`: its extra RunConfig
+    changes, e.g. max_users), then "synthetic s=<z>" per Zipf exponent in `syn_zipfs`, with `synthetic_sizes`
+    (syn_samples, syn_users, syn_items, max_history), a 5000-sample training evaluation and ten evaluations an
+    epoch whatever its size (`multi_epoch.eval_every_for`). `evaluation`: the RunConfig fields every base shares
+    (eval_schedule, eval_train)."""
+    from onepoch.analysis.multi_epoch import eval_every_for
+    from onepoch.data import synthetic
+
+    out = {d: RunConfig(dataset=d, epochs=epochs, eval_every=eval_every, **evaluation, **(real or {}))
+           for d in datasets}
+    for z in syn_zipfs:
+        out[f"synthetic s={z:g}"] = RunConfig(
+            dataset="synthetic", **synthetic_sizes, syn_zipf=z, epochs=epochs, train_eval_size=5000, **evaluation,
+            eval_every=eval_every_for(synthetic.sizes(synthetic_sizes["syn_samples"])[0]))
+    return out
+
+
+def finetune_runs(runs: pd.DataFrame, bases: dict[str, RunConfig], models, seeds, epochs: int,
+                  n_jobs=None) -> pd.DataFrame:
+    """Curves of the fine-tuning arms, column `finetune`: "none" (the chapter's `runs` of `models`, cut after
+    `epochs`: everything keeps training), then "embedding" and "mlp" (only that part trains after epoch 1)."""
+    arms = [runs[runs.model.isin(models) & (runs.epoch <= epochs + 1e-9)].assign(finetune="none")]
+    for part in ("embedding", "mlp"):
+        arms.append(grid(bases, models, seeds, n_jobs=n_jobs, epochs=epochs, finetune=part).assign(finetune=part))
+    return pd.concat(arms, ignore_index=True)
+
+
+def finetune_table(ft_runs: pd.DataFrame) -> pd.DataFrame:
+    """`finetune_effects`, data sets and models in order of first appearance, the arms in FINETUNE_ARMS order."""
+    ft = finetune_effects(ft_runs)
+    arm_order = {arm: i for i, arm in enumerate(FINETUNE_ARMS)}
+    return ft.sort_values(["data", "model", "finetune"], key=lambda c: c.map(arm_order) if c.name == "finetune" else
+                          c.map({v: i for i, v in enumerate(dict.fromkeys(c))}), kind="stable").reset_index(drop=True)
+
+
+def finetune_readable(ft: pd.DataFrame) -> pd.DataFrame:
+    """The fine-tuning effects as text: the part trained after epoch 1, what the change reads as, the signed
+    change (minus: test AUC fell) with its 95% interval, the seeds."""
+    return pd.DataFrame({
+        "data": ft.data, "model": ft.model, "trained after epoch 1": ft.finetune.map(FINETUNE_ARMS),
+        "reads as": [reads_as(d, n) for d, n in zip(ft.drop_verdict, ft.no_drop_verdict)],
+        "change [95% CI]": [summary.change_text(e) for e in ft["drop"]], "seeds": ft.n_seeds})

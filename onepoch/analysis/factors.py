@@ -123,3 +123,13 @@ class Study:
 def study(f: Factor, base: RunConfig, datasets, seeds, **sweep_args) -> Study:
     curves = run_factor(f, base, datasets, seeds, **sweep_args)
     return Study(f, curves, factor_table(curves, f.name))
+
+
+def overview(studies) -> pd.DataFrame:
+    """Every setting of the `studies` in one frame: dataset, factor (its name), setting (as text), the seed-mean
+    drop at epoch 2 and best test AUC, and `change` (= -drop: minus when test AUC fell)."""
+    frame = pd.concat([s.table.assign(factor=s.factor.name, setting=s.table[s.factor.name].astype(str))
+                       [["dataset", "factor", "setting", "drop_mean", "best_mean"]]
+                       for s in studies], ignore_index=True)
+    frame["change"] = -frame.drop_mean
+    return frame
