@@ -130,3 +130,60 @@ def test_mean_update_row_wants_every_fc_layer_to_jump_and_the_embedding_not(ledg
     unsure = ([1.0, 1.5, 0.8], Verdict.INCONCLUSIVE)
     assert mechanism.record_mean_update(_ratios(up, up, unsure), 50, "ch") == Verdict.INCONCLUSIVE
     assert mechanism.record_mean_update(_ratios(flat, up, flat), 50, "ch") == Verdict.DISAGREES  # fc1 flat
+
+
+def test_incoming_line_reads_each_jump_from_its_interval_and_the_test_jump_where_there_is_one():
+    jumps = _jumps_ad({"a": ([0.30, 0.32, 0.31], Verdict.AGREES, Verdict.DISAGREES),
+                       "b": ([-0.05, 0.05, 0.0], Verdict.INCONCLUSIVE, Verdict.INCONCLUSIVE)},
+                      {"a": ([-0.02, -0.03, -0.025], Verdict.DISAGREES, Verdict.DISAGREES)})
+    text = mechanism.incoming_line(jumps)
+    assert text.startswith("At the epoch-2 boundary, on a, the A-distance of the batches about to be trained "
+                           "jumps by 0.310 [") and text.endswith(".")
+    assert " and that of the test samples falls by 0.025 [" in text  # below 0: 'falls', as a magnitude
+    assert "; on b, the A-distance of the batches about to be trained changes by 0.000 [" in text
+    assert text.endswith(", an interval that includes 0.")
+    assert text.count("test samples") == 1  # b has no test jump
+
+
+def _auc(drops_by_setting, epochs=3, seeds=(0, 1, 2), column="finetune"):
+    """Test AUC, 2 evaluations per epoch: 0.70 in epoch 1, lower by a boundary's drop (+ a seed's jitter)
+    after each boundary k >= 1 (drops given per boundary, cumulative)."""
+    rows = []
+    for (ds, setting), drops in drops_by_setting.items():
+        for seed in seeds:
+            for step, epoch in enumerate(np.arange(1, 2 * epochs + 1) / 2):
+                fallen = sum(d + 0.001 * seed for k, d in enumerate(drops, start=1) if epoch > k)
+                rows.append(dict(step=step, epoch=epoch, split="test", metric="auc", value=0.70 - fallen,
+                                 seed=seed, dataset=ds, **{column: setting}))
+    return pd.DataFrame(rows)
+
+
+def test_finetune_line_names_each_arm_per_data_set_with_its_change():
+    ft = _auc({("a", "all"): [0.02], ("a", "mlp"): [-0.01], ("a", "other"): [0.0]}, epochs=2)
+    text = mechanism.finetune_line(ft)
+    assert text.startswith("Fine-tuning one part from epoch 2 on, at its first evaluation: everything trained (a), "
+                           "test AUC falls by 0.0210 [")
+    assert "; only the MLP trained (a), test AUC rises by 0.0090 [" in text
+    assert "; other (a), test AUC changes by \u22120.0010 [" in text  # an unknown arm: its own name
+    assert text.endswith(", an interval that includes 0.")
+
+
+def test_later_boundaries_line_counts_the_falls_per_data_set_and_names_the_largest():
+    runs = _auc({("a", "x"): [0.02, 0.03, -0.01, 0.01], ("b", "x"): [0.0, -0.01, -0.02, -0.005]}, epochs=5)
+    text = mechanism.later_boundaries_line(runs)
+    assert text.startswith("On a, test AUC falls (95% interval above 0) at 2 of the 3 later boundaries; the lowest "
+                           "seed-mean change comes at epoch 2 -> 3, where test AUC falls by 0.0310 [")
+    assert " On b, test AUC falls (95% interval above 0) at 0 of the 3 later boundaries; the lowest seed-mean " \
+           "change comes at epoch 4 -> 5, where test AUC rises by 0.0040 [" in text
+    one = mechanism.later_boundaries_line(runs[runs.epoch <= 3])
+    assert "at 1 of the 1 later boundary;" in one
+    assert mechanism.later_boundaries_line(runs[runs.epoch <= 2]) == (
+        "The runs have no boundary after the first, so the each-epoch question is not asked here.")
+
+
+def test_summary_lines_are_the_three_sentences_in_order():
+    jumps = _jumps_ad({"a": ([0.3, 0.32, 0.31], Verdict.AGREES, Verdict.DISAGREES)}, {})
+    ft = _auc({("a", "all"): [0.02]}, epochs=2)
+    runs = _auc({("a", "x"): [0.02, 0.03]}, epochs=3)
+    assert mechanism.summary_lines(jumps, ft, runs) == [
+        mechanism.incoming_line(jumps), mechanism.finetune_line(ft), mechanism.later_boundaries_line(runs)]

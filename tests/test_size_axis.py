@@ -1,9 +1,11 @@
-"""onepoch.analysis.size_axis: the size axis of chapter data_size (configs, effects table, onsets)."""
+"""onepoch.analysis.size_axis: the size axis of chapter data_size (configs, sizes, effects table, onsets, C2)."""
+import json
+
 import numpy as np
 import pandas as pd
 
-from onepoch.analysis import size_axis
-from onepoch.analysis.stats import Verdict
+from onepoch.analysis import rules, size_axis
+from onepoch.analysis.stats import Verdict, at_most, seed_effect
 
 
 def test_configs_are_data_set_by_construction_by_share_with_each_constructions_eval_every():
@@ -56,3 +58,66 @@ def test_onsets_give_the_smallest_size_where_c2_holds_per_series():
                                            Verdict.INCONCLUSIVE, Verdict.DISAGREES]})
     assert size_axis.onsets(table) == ["x, last: from 2.00 samples per item ID (50% of users)",
                                        "y, last: at no size tried"]
+
+
+def _train(users=4, rows_per_user=3):
+    """Every user has one row on each of items 0..rows_per_user-1: any share of the users keeps
+    rows_per_user samples per user and (users kept) samples per item."""
+    user = np.repeat(np.arange(users), rows_per_user)
+    return {"user_raw": user * 10 + 7, "user_id": user, "item_id": np.tile(np.arange(rows_per_user), users),
+            "label": np.arange(users * rows_per_user) % 2}
+
+
+def test_size_row_counts_the_samples_of_the_kept_users_per_item_and_per_user():
+    [half, full] = size_axis.configs(["beauty"], ["last"], [0.5, 1.0], {"last": 5})
+    row = size_axis.size_row(half, _train())
+    assert row == dict(dataset="beauty", construction="last", train_user_fraction=0.5, samples=6,
+                       samples_per_item=2.0, samples_per_user=3.0)
+    assert size_axis.size_row(full, _train())["samples_per_item"] == 4.0
+
+
+def test_sizes_is_one_row_per_config_on_its_own_training_data(monkeypatch):
+    cfgs = size_axis.configs(["beauty", "sports"], ["last"], [0.5], {"last": 5})
+    users = {"beauty": 4, "sports": 8}
+    sizes = size_axis.sizes(cfgs, load=lambda c: _train(users[c.dataset]))
+    assert sizes.dataset.tolist() == ["beauty", "sports"] and sizes.samples.tolist() == [6, 12]
+    assert sizes.samples_per_item.tolist() == [2.0, 4.0]
+
+    class Loaded:  # by default the data a run trains on: load_data(config).train
+        def __init__(self, config):
+            self.train = _train(users[config.dataset])
+
+    monkeypatch.setattr(size_axis, "load_data", Loaded)
+    assert size_axis.sizes(cfgs).equals(sizes)
+
+
+def _c2_table(gains, drop_verdicts):
+    """Settings of one series 'd, last' at shares 0.25/0.5/1.0, gains per seed as given."""
+    effects = [seed_effect(g) for g in gains]
+    return pd.DataFrame({"series": "d, last", "train_user_fraction": [0.25, 0.5, 1.0][:len(gains)],
+                         "samples_per_item": [1.0, 2.0, 4.0][:len(gains)], "gain": effects,
+                         "gain_verdict": [at_most(e.ci, rules.NO_EFFECT_MARGIN) for e in effects],
+                         "drop_verdict": drop_verdicts, "n_seeds": [len(g) for g in gains]})
+
+
+def test_record_c2_agrees_only_at_every_size_and_quotes_the_largest(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONEPOCH_LEDGER", str(tmp_path))
+    monkeypatch.delenv("ONEPOCH_CHAPTER", raising=False)
+    table = _c2_table([[0.02, 0.021, 0.019], [-0.01, -0.011, -0.009], [-0.02, -0.021, -0.019]],
+                      [Verdict.AGREES, Verdict.AGREES, Verdict.DISAGREES])
+    assert size_axis.record_c2(table, chapter="ch") == Verdict.DISAGREES  # the smallest size gains
+    [row] = json.loads((tmp_path / "ch.json").read_text())
+    assert row["claim"] == "C2" and row["rule"] == "C2-gain" and row["verdict"] == "disagrees"
+    assert np.isclose(row["effect"], -0.02) and row["n_seeds"] == 3  # the largest share
+    assert row["measured"].startswith("d, last at 25% of users (1.00 samples per item ID): gain 0.0200 [")
+    assert row["measured"].count("; ") == 2
+    assert size_axis.record_c2(table.iloc[1:], chapter="ch") == Verdict.AGREES
+
+
+def test_summary_text_counts_the_settings_and_gives_the_onset_and_verdict():
+    table = _c2_table([[0.02, 0.021, 0.019], [-0.01, -0.011, -0.009], [-0.02, -0.021, -0.019]],
+                      [Verdict.AGREES, Verdict.AGREES, Verdict.DISAGREES])
+    assert size_axis.summary_text(table, n_seeds=3) == (
+        "**Computed summary.** Over 3 settings (data set x construction x share of users, 3 seeds each), more "
+        "epochs do not beat one epoch in 2; d, last: from 2.00 samples per item ID (50% of users). C2 on the "
+        "size axis: disagrees. The drop at the boundary is significant in 2 of them.")

@@ -10,14 +10,18 @@
 - `record_incoming_a_distance` (C12, rule 'causes-a-jump') and `record_mean_update` (C13, rule
   'causes-update-ratio'): the two claims judged as the paper's code measured them, on the A-distance of
   the batches about to be trained and on the mean absolute update. Each writes its ledger row and
-  returns its verdict.
+  returns its verdict;
+- `summary_lines`: the chapter's computed summary, one sentence each on the A-distance jump of the
+  incoming batches (`incoming_line`), the fine-tuning arms (`finetune_line`) and the later boundaries
+  (`later_boundaries_line`).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from onepoch.analysis import causes, ledger, stats
+from onepoch.analysis import causes, ledger, measures, stats
+from onepoch.analysis.chapter_summary import change, compare
 from onepoch.analysis.claim_texts import CLAIMS
 from onepoch.analysis.summary import drop_table
 from onepoch.tables import signed
@@ -124,3 +128,62 @@ def record_mean_update(ratios: pd.DataFrame, window: int, chapter: str) -> stats
                  f"when every FC layer's interval lies above {causes.UPDATE_RATIO} and the embedding's (batch "
                  "rows) below it.")
     return verdict
+
+
+# How the summary names a fine-tuning arm (`FINETUNE_ARMS`).
+FINETUNE_NAMES = {"all": "everything trained", "embedding": "only the embeddings trained",
+                  "mlp": "only the MLP trained"}
+
+
+def incoming_line(jumps_ad: pd.DataFrame) -> str:
+    """'At the epoch-2 boundary, on beauty, the A-distance of the batches about to be trained jumps by ...
+    and that of the test samples changes by ...': per data set, the jumps of `causes.a_distance_jumps`,
+    the verb chosen from each 95% interval."""
+    inc = jumps_ad[jumps_ad.split == "incoming"]
+    test = jumps_ad[jumps_ad.split == "test"].set_index("dataset")
+
+    def test_part(dataset) -> str:
+        if dataset not in test.index:
+            return ""
+        return " and that of the test samples " + compare(test.loc[dataset, "effect"], "rises", "falls", "changes",
+                                                          digits=3)
+
+    return "At the epoch-2 boundary, " + "; ".join(
+        f"on {r.dataset}, the A-distance of the batches about to be trained "
+        + compare(r.effect, "jumps", "falls", "changes", digits=3) + test_part(r.dataset)
+        for r in inc.itertuples()) + "."
+
+
+def finetune_line(ft: pd.DataFrame) -> str:
+    """'Fine-tuning one part from epoch 2 on, at its first evaluation: everything trained (beauty), test AUC
+    falls by ...; ...': per data set and arm of `finetune_configs`, the change at the epoch-2 boundary."""
+    arms = measures.effects(ft, ["dataset", "finetune"])
+    return "Fine-tuning one part from epoch 2 on, at its first evaluation: " + "; ".join(
+        f"{FINETUNE_NAMES.get(r.finetune, r.finetune)} ({r.dataset}), {change(r.drop)}"
+        for r in arms.itertuples()) + "."
+
+
+def _later_line(dataset, each_k) -> str:
+    """The each-epoch question on one data set: at how many later boundaries test AUC falls, and the largest."""
+    drops = [(k, e.loc[e.dataset == dataset, "drop"].iloc[0]) for k, e in each_k if (e.dataset == dataset).any()]
+    falls = [k for k, drop in drops if drop.low > 0]
+    k, top = max(drops, key=lambda kd: kd[1].estimate)
+    return (f"On {dataset}, test AUC falls (95% interval above 0) at {len(falls)} of the "
+            f"{len(drops)} later {'boundary' if len(drops) == 1 else 'boundaries'}"
+            f"; the lowest seed-mean change comes at epoch {k} -> {k + 1}, where {change(top)}.")
+
+
+def later_boundaries_line(runs: pd.DataFrame) -> str:
+    """Per data set (in order of appearance), at how many boundaries after the first (epoch k -> k+1, k >= 2)
+    test AUC falls, and where the seed-mean drop is largest; or that the runs have no such boundary."""
+    later = range(2, int(runs.epoch.max() + 1e-9))
+    each_k = [(k, measures.effects(runs, ["dataset"], boundary=k)) for k in later]
+    if not each_k:
+        return "The runs have no boundary after the first, so the each-epoch question is not asked here."
+    return " ".join(_later_line(d, each_k) for d in dict.fromkeys(runs.dataset))
+
+
+def summary_lines(jumps_ad: pd.DataFrame, ft: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
+    """The chapter's computed summary before its verdicts: `incoming_line`, `finetune_line` and
+    `later_boundaries_line`."""
+    return [incoming_line(jumps_ad), finetune_line(ft), later_boundaries_line(runs)]
