@@ -28,15 +28,15 @@ def test_spread_text_adds_dins_change_against_dnn_at_the_first_boundary():
 
 def test_boundary_text_counts_cases_with_and_without_an_mlp():
     table = pd.DataFrame({
-        "model": ["dnn", "din", "lr", "fm", "lr", "dnn"], "boundary": [1, 1, 1, 1, 1, 2],
-        "drop_verdict": ["agrees", "disagrees", "agrees", "disagrees", "not testable", "agrees"],
-        "no_drop_verdict": ["disagrees", "agrees", "disagrees", "agrees", "not testable", "disagrees"],
-        "untestable": ["", "", "", "", "no learning", ""]})
+        "model": ["dnn", "din", "lr", "fm", "fm", "lr", "dnn"], "boundary": [1, 1, 1, 1, 1, 1, 2],
+        "drop_verdict": ["agrees", "disagrees", "agrees", "disagrees", "disagrees", "not testable", "agrees"],
+        "no_drop_verdict": ["disagrees", "agrees", "disagrees", "agrees", "agrees", "not testable", "disagrees"],
+        "untestable": ["", "", "", "", "", "no learning", ""]})
     peaks = pd.DataFrame({"peak_in_epoch1": [True, False, True]})
     text = arch.boundary_text(table, peaks, 3, 2, quick=True)
     assert text.startswith("At the 1 -> 2 boundary, 1 of 2 (model with an MLP, data set) cases drop (interval above "
-                           "0.002 AUC) and 1 of 3 cases without an MLP do; 1 of those 3 are shown not to drop "
-                           "(interval below 0.002); 1 of 5 cases are not testable")
+                           "0.002 AUC) and 1 of 4 cases without an MLP do; 2 of those 4 are shown not to drop "
+                           "(interval below 0.002); 1 of 6 cases are not testable")
     assert text.endswith("peaks within epoch 1 in 2 of 3 cases (3 seeds, 2 epochs, quick mode).")
     assert arch.boundary_text(table, peaks, 3, 2, quick=False).endswith("(3 seeds, 2 epochs).")
 

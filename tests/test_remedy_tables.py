@@ -35,8 +35,9 @@ def test_regularisation_table_gives_best_epoch_and_the_rule():
 
 
 def ends() -> pd.DataFrame:
-    """Abundance at epochs 0..2 for x's first three remedies: rising with the remedy's index."""
-    rows = [dict(dataset="x", remedy=r, epoch=e, mean=1.0 + i + e, std=0.1)
+    """Abundance at epochs 0..2 for x's first three remedies: at the last epoch rising with the remedy's index,
+    at the start falling with it."""
+    rows = [dict(dataset="x", remedy=r, epoch=e, mean=1.0 + (i if e else -i) + e, std=0.1)
             for i, r in enumerate(REMEDIES[:3]) for e in range(3)]
     return pd.DataFrame(rows)
 
@@ -45,11 +46,12 @@ def test_abundance_wide_has_start_then_epoch_columns():
     wide = remedy_tables.abundance_wide(ends())
     assert list(wide.columns) == ["start", "epoch 1", "epoch 2"]
     assert wide.loc[("x", "lazy Adam (embeddings)"), "epoch 2"] == "4.00 ± 0.10"
+    assert wide.loc[("x", "lazy Adam (embeddings)"), "start"] == "0.00 ± 0.10"
 
 
 def test_abundance_correlation_uses_the_last_epoch_and_ranks():
     corr = remedy_tables.abundance_correlation(ends(), board())
-    assert corr.to_dict() == {"x": 1.0}  # abundance and best end of epoch both rise with the index
+    assert corr.to_dict() == {"x": 1.0}  # at the last epoch both rise with the index
     assert remedy_tables.correlation_text(corr, 3).endswith("test AUC: x +1.00 (3 settings each).")
     assert remedy_tables.correlation_items(pd.Series({"x": -0.5, "y": 0.25})) == ["\u22120.50 on x", "+0.25 on y"]
 
