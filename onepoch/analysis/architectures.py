@@ -238,3 +238,49 @@ def finetune_readable(ft: pd.DataFrame) -> pd.DataFrame:
         "data": ft.data, "model": ft.model, "trained after epoch 1": ft.finetune.map(FINETUNE_ARMS),
         "reads as": [reads_as(d, n) for d, n in zip(ft.drop_verdict, ft.no_drop_verdict)],
         "change [95% CI]": [summary.change_text(e) for e in ft["drop"]], "seeds": ft.n_seeds})
+
+
+# -- the chapter's sentences ------------------------------------------------------------------
+
+def spread_at_end(spread: pd.DataFrame) -> pd.DataFrame:
+    """Per data label and field, the last value of each seed's curve in `spread` (columns data, field, seed, step,
+    value), then its mean, min and max over seeds."""
+    end = spread.groupby(["data", "field", "seed"]).apply(lambda r: r.sort_values("step").value.iloc[-1],
+                                                          include_groups=False)
+    return end.groupby(["data", "field"]).agg(["mean", "min", "max"]).reset_index()
+
+
+def spread_text(end: pd.DataFrame, vs: pd.DataFrame) -> str:
+    """The spread at the end of training (`spread_at_end`), then DIN's change at epoch 2 minus dnn's, same seed
+    (`versus_dnn`)."""
+    din_vs = vs[(vs.model == "din") & (vs.boundary == 1)]
+    return ("At the end of training the spread is " + "; ".join(
+        f"{r.data} {r.field}: {r['mean']:.3f} ({r['min']:.3f}-{r['max']:.3f} over seeds)" for _, r in end.iterrows())
+        + ". DIN's change at epoch 2 minus dnn's, same seed (minus: DIN falls further): " + "; ".join(
+        f"{r.data}: {summary.change_text(r.versus_dnn)}" for r in din_vs.itertuples()) + ".")
+
+
+def boundary_text(table: pd.DataFrame, peaks: pd.DataFrame, n_seeds: int, epochs: int, quick: bool) -> str:
+    """At the 1 -> 2 boundary (`effects` table): how many cases with and without an MLP drop, how many without
+    are shown not to drop, how many are not testable; then in how many the seed-mean test AUC peaks within
+    epoch 1 (`peaks`: `best_epochs`)."""
+    b1 = table[table.boundary == 1]
+    with_mlp, without = b1[b1.model.map(HAS_MLP)], b1[~b1.model.map(HAS_MLP)]
+
+    def agrees(col) -> int:
+        return int((col.astype(str) == "agrees").sum())
+
+    return (f"At the 1 -> 2 boundary, {agrees(with_mlp.drop_verdict)} of {len(with_mlp)} (model with an MLP, data set) "
+            f"cases drop (interval above {rules.MIN_EFFECT} AUC) and {agrees(without.drop_verdict)} of {len(without)} "
+            f"cases without an MLP do; {agrees(without.no_drop_verdict)} of those {len(without)} are shown not to drop "
+            f"(interval below {rules.NO_EFFECT_MARGIN}); {int((b1.untestable != '').sum())} of {len(b1)} cases are not "
+            f"testable (the model does not learn). The seed-mean test AUC peaks within epoch 1 in "
+            f"{int(peaks.peak_in_epoch1.sum())} of {len(peaks)} cases ({n_seeds} seeds, {epochs} epochs"
+            f"{', quick mode' if quick else ''}).")
+
+
+def rows_text(rows: list[dict]) -> str:
+    """The chapter's ledger rows, one `verdict_rows.headline` paragraph each."""
+    from onepoch.analysis.verdict_rows import headline
+
+    return "\n\n".join(["Ledger rows of this chapter:"] + [headline(r) for r in rows])

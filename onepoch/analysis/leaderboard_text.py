@@ -25,3 +25,19 @@ def dataset_line(dataset: str, part: pd.DataFrame) -> str:
 def verdict_text(board: pd.DataFrame) -> str:
     """`dataset_line` for every data set of the leaderboard, in its order (Markdown list)."""
     return "\n".join(dataset_line(ds, part) for ds, part in board.groupby("dataset", sort=False))
+
+
+def summary_line(dataset: str, part: pd.DataFrame) -> str:
+    """For the chapter's Summary: how many settings end a later epoch above one-epoch training by the rule, and
+    the top setting's gain in seed means."""
+    from onepoch.tables import k_of_n, signed
+
+    top = part.sort_values("best_end_mean", ascending=False).iloc[0]
+    return (f"On {dataset}, {k_of_n(part.beats_one_epoch, 'settings')} {'ends' if len(part) == 1 else 'end'} a later "
+            f"epoch above one-epoch training by the rule; the top setting, {top.remedy}, ends a later epoch "
+            f"{signed(top.gain)} against it in seed means.")
+
+
+def summary_lines(board: pd.DataFrame) -> list[str]:
+    """`summary_line` for every data set of the leaderboard, in its order."""
+    return [summary_line(ds, part) for ds, part in board.groupby("dataset", sort=False)]
