@@ -100,3 +100,49 @@ def test_dense_change_text_reads_the_dense_data_set_only():
                         runs("beauty", 0, 0.7, 0.6), runs("beauty", 1, 0.7, 0.61)], ignore_index=True)
     text = id_sparsity.dense_change_text(curves, "ml-100k")
     assert text.startswith("ml-100k: test AUC falls by 0.0093 [") and "beauty" not in text
+
+
+def test_bottom_shares_table_one_row_per_data_set_in_order(monkeypatch, loaded):
+    from onepoch import data
+
+    seen = []
+
+    def interval(d, share):
+        seen.append(share)
+        return d.bottom, d.bottom - 0.01, d.bottom + 0.02
+
+    monkeypatch.setattr(data, "bottom_share_interval", interval)
+    bottom = id_sparsity.bottom_shares(loaded)
+    assert seen == [0.5, 0.5]
+    assert list(bottom.columns) == ["dataset", "bottom_share", "low", "high"]
+    assert list(bottom.dataset) == ["beauty", "ml-100k"]
+    assert bottom.low.tolist() == pytest.approx([0.011, 0.29]) and bottom.high.tolist() == pytest.approx([0.041, 0.32])
+
+
+def test_long_tail_text_gives_each_interval_and_the_verdict():
+    from onepoch.analysis import rules
+
+    bottom = pd.DataFrame(dict(dataset=["beauty", "ml-100k"], bottom_share=[0.02134, 0.3], low=[0.02, 0.28],
+                               high=[0.0225, 0.31]))
+    text = id_sparsity.long_tail_text(bottom, {"verdict": "disagrees"})
+    assert text.startswith("The rarest 50% of IDs carry 2.13% [2.00%, 2.25%] (beauty), 30.00% [28.00%, 31.00%] "
+                           "(ml-100k) of all occurrences (95% intervals: a bootstrap over users)")
+    assert text.endswith(f"**C9: disagrees**. Its rule changed in this version: {rules.CHANGES['C9']}.")
+
+
+def test_cases_text_lists_each_case_of_the_row_under_its_headline():
+    row = dict(claim="C11", verdict="agrees", effect=0.01, ci=(0.005, 0.015), n_seeds=3, rule="no-drop+lower",
+               effect_of="drop", measured="beauty: no drop; sports: no drop")
+    head, cases = id_sparsity.cases_text(row).split("\n\n")
+    assert head.startswith("**C11 (agrees)**: drop: ")
+    assert cases == "- beauty: no drop\n- sports: no drop"
+
+
+def test_dense_control_configs_put_the_dense_data_set_first():
+    from onepoch.config import RunConfig
+
+    base = RunConfig(epochs=4, max_users=6000)
+    configs = id_sparsity.dense_control_configs(base, ["beauty", "sports"], epochs=2, eval_every=10, max_users=None)
+    assert [c.dataset for c in configs] == ["ml-100k", "beauty", "sports"]
+    assert {(c.construction, c.epochs, c.eval_every, c.max_users) for c in configs} == {("positions", 2, 10, None)}
+    assert base.construction == "last" and base.epochs == 4  # the base is not changed

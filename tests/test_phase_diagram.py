@@ -155,3 +155,48 @@ def test_size_beats_text_names_the_winning_sizes_per_series():
     rows = size_rows([0.02, 0.0, 0.03], [0.0, 0.0, 0.0])
     assert phase_diagram.size_beats_text(rows, SERIES) == (
         "with a growing catalogue at 1,000, 10,000 impressions; with a fixed catalogue at none of the sizes")
+
+
+def test_classes_text_names_the_exponents_of_each_class_or_none():
+    text = phase_diagram.classes_text(0.2049, [1.0, 1.5], [])
+    assert text.startswith("The real data sets rest 20% of their samples on rare item IDs.")
+    assert "within a factor of 2 of that (s = 1, 1.5) and **low sparsity**" in text
+    assert "under a tenth of it (s = none); the others are shown but not judged." in text
+
+
+def test_grid_runs_sweep_every_exponent_and_learning_rate_zipf_first(monkeypatch):
+    import onepoch.runs
+
+    calls = []
+    monkeypatch.setattr(onepoch.runs, "sweep", lambda configs, seeds, n_jobs: calls.append((configs, seeds, n_jobs))
+                        or pd.DataFrame(dict(config=configs)))
+    frame = phase_diagram.grid_runs([0.5, 2.0], [1e-3, 1e-2], lambda z, lr: (z, lr), [0, 1], n_jobs=1)
+    assert calls == [([(0.5, 1e-3), (0.5, 1e-2), (2.0, 1e-3), (2.0, 1e-2)], [0, 1], 1)]
+    assert len(frame) == 4
+
+
+def test_bayes_ceilings_and_their_frame_keep_the_exponents_order(monkeypatch):
+    monkeypatch.setattr(phase_diagram, "_info", lambda c: dict(bayes_auc=0.9 - c / 10))
+    ceiling = phase_diagram.bayes_ceilings([2.0, 0.5], lambda z: z * 2)
+    assert ceiling == {2.0: pytest.approx(0.5), 0.5: pytest.approx(0.8)} and list(ceiling) == [2.0, 0.5]
+    frame = phase_diagram.ceiling_frame(ceiling)
+    assert list(frame.columns) == ["syn_zipf", "ceiling"]
+    assert frame.syn_zipf.tolist() == [2.0, 0.5] and frame.ceiling.tolist() == pytest.approx([0.5, 0.8])
+
+
+def test_labelled_sizes_order_the_labels_by_size_not_by_text():
+    curves = pd.DataFrame(dict(samples=[15_000, 5_000, 15_000, 1_000_000], value=[1, 2, 3, 4]))
+    shown, order = phase_diagram.labelled_sizes(curves)
+    assert order == ["5,000", "15,000", "1,000,000"]
+    assert shown.samples.tolist() == ["15,000", "5,000", "15,000", "1,000,000"]
+    assert curves.samples.tolist()[0] == 15_000  # the given curves are not changed
+
+
+def test_measured_text_joins_the_headlines_then_the_rule_changes():
+    from onepoch.analysis import rules
+
+    rows = [dict(claim=c, verdict="agrees", effect=None, rule="drop") for c in ("C2", "C7")]
+    head, rest = phase_diagram.measured_text(rows, ["C7"]).split("\n\n", 1)
+    assert head == ("**Measured.** **C2 (agrees)**: no effect could be estimated (rule drop). "
+                    "**C7 (agrees)**: no effect could be estimated (rule drop).")
+    assert rest == rules.changes(["C7"])

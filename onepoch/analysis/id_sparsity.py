@@ -5,10 +5,13 @@ the bottom share); this module gathers them over several data sets and states th
 
 - `load_all`, `field_stats`, `mean_occurrences`, `occurrence_shares`: the per-data-set tables and curves
   (paper Tables 1-2, Fig. 10); `bottom_half_text` / `bottom_names`: the rarest half's share in words;
+  `bottom_shares` / `long_tail_text`: that share with its interval, the input of C9, and its sentence;
 - `vocab_sizes`, `kept_text`, `transform_settings`: the filter and hash settings of the factor study
   (paper Fig. 11) and how many IDs or buckets each keeps;
 - `best_transforms`, `best_text`, `best_with_text`, `change_ranges_text`: what the study's table says;
-- `dense_change_text`: the change at the epoch-2 boundary on the dense control.
+- `cases_text`: a ledger row's headline with each of its cases (the fields study, paper Fig. 12);
+- `dense_control_configs`, `dense_change_text`: the dense control's runs and the change at the epoch-2
+  boundary on them.
 """
 from __future__ import annotations
 
@@ -58,6 +61,31 @@ def bottom_names(bottom: pd.DataFrame) -> str:
     from onepoch.analysis.chapter_summary import names
 
     return names(f"{100 * r.bottom_share:.1f}% ({r.dataset})" for r in bottom.itertuples())
+
+
+def bottom_shares(loaded: dict) -> pd.DataFrame:
+    """One row per data set (columns dataset, bottom_share, low, high): the share of occurrences the
+    rarest 50% of its IDs carry, with its 95% interval (`onepoch.data.bottom_share_interval`: a bootstrap
+    over users); what `claims.record_long_tail` (C9) reads."""
+    from onepoch import data
+
+    rows = []
+    for name, d in loaded.items():
+        estimate, low, high = data.bottom_share_interval(d, 0.5)
+        rows.append(dict(dataset=name, bottom_share=estimate, low=low, high=high))
+    return pd.DataFrame(rows)
+
+
+def long_tail_text(bottom: pd.DataFrame, row: dict) -> str:
+    """Markdown: each data set's share of `bottom_shares` with its interval (two decimals, in percent),
+    then the C9 ledger `row`'s verdict and how its rule changed."""
+    from onepoch.analysis import rules
+
+    shares = ", ".join(f"{100 * r.bottom_share:.2f}% [{100 * r.low:.2f}%, {100 * r.high:.2f}%] ({r.dataset})"
+                       for r in bottom.itertuples())
+    return (f"The rarest 50% of IDs carry {shares} of all occurrences (95% intervals: a bootstrap over users); the "
+            f"paper reports about 2.5%. **C9: {row['verdict']}**. Its rule changed in this version: "
+            f"{rules.CHANGES['C9']}.")
 
 
 # -- filter and hash (Fig. 11) ----------------------------------------------------------
@@ -114,7 +142,24 @@ def change_ranges_text(table: pd.DataFrame, name: str = "transform") -> str:
                      for d, part in t[t[name] != NONE].groupby("dataset", sort=False))
 
 
+def cases_text(row: dict) -> str:
+    """Markdown: the ledger `row`'s headline, then one bullet per case of its `measured` text (cases
+    separated by '; ')."""
+    from onepoch.analysis.verdict_rows import headline
+
+    return headline(row) + "\n\n" + "\n".join(f"- {part}" for part in row["measured"].split("; "))
+
+
 # -- the dense control ------------------------------------------------------------------
+
+def dense_control_configs(base, datasets, epochs: int, eval_every: int, max_users: int | None,
+                          dense: str = "ml-100k") -> list:
+    """The dense control's runs: `base` with every position of a history a sample ('positions'
+    construction), `epochs`, `eval_every` and `max_users`, on the `dense` data set and then on each of
+    `datasets`."""
+    control = base.replace(construction="positions", epochs=epochs, eval_every=eval_every, max_users=max_users)
+    return [control.replace(dataset=d) for d in [dense, *datasets]]
+
 
 def dense_change_text(curves: pd.DataFrame, dense: str = "ml-100k") -> str:
     """'ml-100k: test AUC falls by ...': the change at the epoch-2 boundary (95% interval over seeds) on

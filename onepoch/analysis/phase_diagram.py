@@ -6,17 +6,24 @@ this module turns them and their curves into what the page shows:
 - `sparsity_comparison` / `sparsity_classes`: how sparse each Zipf exponent's data set is next to the real
   data sets, and which exponents count as "realistic" (rare share within a factor of 2 of the real sets')
   or "low sparsity" (under a tenth of it);
+- `classes_text`: those classes in words;
+- `grid_runs`, `bayes_ceilings`, `ceiling_frame`: the grid's runs (Zipf exponent x learning rate) and each
+  Zipf exponent's Bayes-optimal AUC, the ceiling of any model;
 - `diagram_table`: `multi_epoch.phase_table` per Zipf exponent x learning rate, with the columns and cell
   texts of the heat maps; `cells_text` names a set of its cells;
 - `size_runs` / `size_table`: the data-size axis (a growing and a fixed catalogue), its table
-  (`readable_sizes`, `steps_caption`) and sentences (`size_findings`, `size_beats_text`).
+  (`readable_sizes`, `steps_caption`), curves (`labelled_sizes`) and sentences (`size_findings`,
+  `size_beats_text`);
+- `measured_text`: the ledger rows' headlines and how their rules changed.
 """
 from __future__ import annotations
 
 import pandas as pd
 
+from onepoch.analysis import rules
 from onepoch.analysis.multi_epoch import LATER_RULE, phase_table, readable_phase
 from onepoch.analysis.summary import pm
+from onepoch.analysis.verdict_rows import headline
 from onepoch.tables import signed
 
 RARE = "rare share (item ID)"
@@ -67,7 +74,40 @@ def sparsity_classes(table: pd.DataFrame, zipfs) -> tuple[float, list, list]:
     return real_rare, realistic, low
 
 
+def zipfs_text(zipfs) -> str:
+    """'0.5, 1' (each exponent with :g); 'none' for no exponent."""
+    return ", ".join(f"{z:g}" for z in zipfs) or "none"
+
+
+def classes_text(real_rare: float, realistic, low) -> str:
+    """The classes of `sparsity_classes` in words (Markdown): the real sets' rare share, then which Zipf
+    exponents count as realistic and which as low sparsity."""
+    return (f"The real data sets rest {real_rare:.0%} of their samples on rare item IDs. We call a Zipf exponent "
+            f"**realistic** when its data set's share is within a factor of 2 of that (s = {zipfs_text(realistic)}) "
+            f"and **low sparsity** when it is under a tenth of it (s = {zipfs_text(low)}); the others are shown but "
+            "not judged.")
+
+
 # -- the phase diagram ------------------------------------------------------------------
+
+def grid_runs(zipfs, lrs, config_of, seeds, n_jobs=None) -> pd.DataFrame:
+    """Curves of the grid's runs, `config_of(z, lr)` for every Zipf exponent z (outer) and learning rate
+    lr (inner), over `seeds`."""
+    from onepoch.runs import sweep
+
+    return sweep([config_of(z, lr) for z in zipfs for lr in lrs], seeds=seeds, n_jobs=n_jobs)
+
+
+def bayes_ceilings(zipfs, config_of) -> dict:
+    """Zipf exponent -> the Bayes-optimal test AUC of the data set of `config_of(z)` (generated on first
+    use), in the order of `zipfs`."""
+    return {z: _info(config_of(z))["bayes_auc"] for z in zipfs}
+
+
+def ceiling_frame(ceiling: dict) -> pd.DataFrame:
+    """`bayes_ceilings` as a frame with columns syn_zipf, ceiling (the dotted lines of the curves)."""
+    return pd.DataFrame({"syn_zipf": list(ceiling), "ceiling": list(ceiling.values())})
+
 
 def diagram_table(grid: pd.DataFrame, ceiling: dict, by=("syn_zipf", "lr")) -> pd.DataFrame:
     """`phase_table` per cell of `by` (`ceiling`: Bayes-optimal AUC by the first of them, the Zipf
@@ -142,6 +182,13 @@ def steps_caption(table: pd.DataFrame, batch_size: int = 128) -> str:
     return f"Steps per epoch (training samples / batch {batch_size}), by size: {steps}."
 
 
+def labelled_sizes(curves: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """(`curves` with the impressions written with thousands separators, '15,000', in column samples;
+    those labels from the smallest size up) for a legend in order of size, not of text."""
+    order = [f"{n:,}" for n in sorted(curves.samples.unique())]
+    return curves.assign(samples=curves.samples.map(lambda n: f"{n:,}")), order
+
+
 def sizes_text(part: pd.DataFrame) -> str:
     """'5,000, 15,000 impressions' for the rows of `part`; 'none of the sizes' for none."""
     return (", ".join(f"{int(n):,}" for n in part.samples) + " impressions") if len(part) else "none of the sizes"
@@ -187,3 +234,11 @@ def size_beats_text(table: pd.DataFrame, labels) -> str:
     """'with a growing catalogue at none of the sizes; with a fixed catalogue at 15,000 impressions'."""
     return "; ".join(f"with a {label} at {sizes_text(table[(table.catalogue == label) & table.later_beats])}"
                      for label in labels)
+
+
+# -- the ledger rows --------------------------------------------------------------------
+
+def measured_text(rows, changed) -> str:
+    """Markdown: '**Measured.** ' and each ledger row's headline, then how the rules of the claims
+    `changed` differ from the book's first version."""
+    return "**Measured.** " + " ".join(headline(r) for r in rows) + "\n\n" + rules.changes(changed)
