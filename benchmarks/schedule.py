@@ -61,30 +61,26 @@ def timed_fit(config, data):
     return frame, total, spent[0], spent[1]
 
 
-# Run by the baseline's own Python: the old package first on the path; prints the fit's seconds and
-# writes the curves as CSV (read back by this process, which wrote nothing else there).
+# Run by the baseline's own Python. `common` puts this checkout on the path when imported, so the old
+# package goes in front of it afterwards; `timed_evaluations` imports the trainer only when entered,
+# i.e. the old one. Prints the fit's seconds and writes the curves as CSV (read back by this process,
+# which wrote nothing else there).
 BASELINE_FIT = """
 import json, sys, time
+sys.path.insert(0, sys.argv[4])
+from common import one_thread, timed_evaluations
 sys.path.insert(0, sys.argv[1])
-import torch
-torch.set_num_threads(1)
+one_thread()
 from onepoch.config import RunConfig
 from onepoch.runs.runner import load_data
-from onepoch.train import evaluate, trainer
-spent = [0.0]
-real = evaluate.EvalSet.scores
-def timed(self, model):
-    start = time.perf_counter()
-    try:
-        return real(self, model)
-    finally:
-        spent[0] += time.perf_counter() - start
-evaluate.EvalSet.scores = timed
+from onepoch.train import trainer
+assert trainer.__file__.startswith(sys.argv[1]), trainer.__file__
 config = RunConfig(**json.loads(sys.argv[2]))
 data = load_data(config)
-start = time.perf_counter()
-frame = trainer.fit(config, data, progress=False)
-seconds = time.perf_counter() - start
+with timed_evaluations() as spent:
+    start = time.perf_counter()
+    frame = trainer.fit(config, data, progress=False)
+    seconds = time.perf_counter() - start
 frame.to_csv(sys.argv[3], index=False)
 print(json.dumps({"seconds": seconds, "eval_seconds": spent[0]}))
 """
@@ -104,7 +100,8 @@ def baseline_fit(package: Path, common: dict, curves: Path) -> tuple[float, floa
     """Seconds of the baseline package's `fit` for the paper-cadence run of `common`, and of its
     evaluations within it."""
     env = {**os.environ, "ONEPOCH_CACHE": str(package / "cache")}  # its prepared data apart from ours
-    out = subprocess.run([sys.executable, "-c", BASELINE_FIT, str(package), json.dumps(common), str(curves)],
+    out = subprocess.run([sys.executable, "-c", BASELINE_FIT, str(package), json.dumps(common), str(curves),
+                          str(Path(__file__).resolve().parent)],
                          capture_output=True, text=True, env=env, cwd=package)
     if out.returncode:
         raise SystemExit(f"the baseline's run failed:\n{out.stderr[-3000:]}")
@@ -117,8 +114,8 @@ def same_curves(ours, theirs) -> bool:
     import pandas as pd
 
     key = ["step", "split", "metric"]
-    a = ours[key + ["value"]].astype({"split": str, "metric": str}).sort_values(key).reset_index(drop=True)
-    b = theirs[key + ["value"]].astype({"split": str, "metric": str}).sort_values(key).reset_index(drop=True)
+    a, b = (f[key + ["value"]].astype({"split": str, "metric": str}).sort_values(key).reset_index(drop=True)
+            for f in (ours, theirs))
     return len(a) == len(b) and bool((a[key] == b[key]).all().all()) and bool(
         pd.Series(a["value"].to_numpy() == b["value"].to_numpy()).all())
 

@@ -128,6 +128,11 @@ def precision_sentence(precision: dict) -> str:
             f"{speed:.1f}x fp32's time on this machine.")
 
 
+def _ratio_text(r: dict, unit: str = "") -> str:
+    """A schedule result's median time ratio and, in brackets, the ratio of every repetition."""
+    return f"{r['time_ratio']:.2f}{unit} (" + ", ".join(f"{x:.2f}" for x in r["time_ratio_all"]) + ")"
+
+
 def schedule_table(sched: dict) -> pd.DataFrame:
     """The book's evaluation schedule against the paper's cadence, per chapter setting: run time with this
     code both ways (measured, and from the paper runs' parts), and against the paper-cadence runs trained
@@ -136,15 +141,13 @@ def schedule_table(sched: dict) -> pd.DataFrame:
     for chapter, r in sched["chapters"].items():
         row = {"chapter setting": f"{chapter} ({r['steps_per_epoch']} steps per epoch)",
                "evaluations, paper / book": f"{r['evaluations']['paper']} / {r['evaluations']['book']}",
-               "book / paper, measured": f"{r['time_ratio']:.2f} (" + ", ".join(f"{x:.2f}" for x in r["time_ratio_all"])
-               + ")",
+               "book / paper, measured": _ratio_text(r),
                "book / paper, from the paper runs' parts": f"{r['time_ratio_from_parts']:.2f}"
                if "time_ratio_from_parts" in r else "-"}
         if "baseline" in r:
             b = r["baseline"]
             row[f"book / paper with the code at {b['commit']}"] = (
-                f"{b['time_ratio']:.2f} (" + ", ".join(f"{x:.2f}" for x in b["time_ratio_all"]) + "); same curves: "
-                + str(b["same_curves_as_paper_run"]))
+                f"{_ratio_text(b)}; same curves: {b['same_curves_as_paper_run']}")
         row["evaluation share, paper cadence"] = f"{r['eval_share_paper']:.0%}"
         row["same curves at the book's steps"] = str(r["curves_identical_at_schedule_steps"])
         rows.append(row)
@@ -242,8 +245,7 @@ def targets_table(tp, book_quick, book_full, sweep_result, scale, schedule=None,
                 ok = b["time_ratio"] <= want and b["same_curves_as_paper_run"]
                 rows.append({"target": f"{chapter}'s runs with the book's schedule in <= {want}x the time of the same "
                                        f"runs at the paper's cadence with the code at {b['commit']}",
-                             "measured": f"{b['time_ratio']:.2f}x (" + ", ".join(f"{x:.2f}" for x in b["time_ratio_all"])
-                                         + "); same curves: " + str(b["same_curves_as_paper_run"]),
+                             "measured": f"{_ratio_text(b, 'x')}; same curves: {b['same_curves_as_paper_run']}",
                              "status": status(ok),
                              "why": "" if ok else "training steps cost what they cost then; only evaluation was cut"})
     if sweep_result is not None:
