@@ -190,13 +190,3 @@ def test_labelled_sizes_order_the_labels_by_size_not_by_text():
     assert order == ["5,000", "15,000", "1,000,000"]
     assert shown.samples.tolist() == ["15,000", "5,000", "15,000", "1,000,000"]
     assert curves.samples.tolist()[0] == 15_000  # the given curves are not changed
-
-
-def test_measured_text_joins_the_headlines_then_the_rule_changes():
-    from onepoch.analysis import rules
-
-    rows = [dict(claim=c, verdict="agrees", effect=None, rule="drop") for c in ("C2", "C7")]
-    head, rest = phase_diagram.measured_text(rows, ["C7"]).split("\n\n", 1)
-    assert head == ("**Measured.** **C2 (agrees)**: no effect could be estimated (rule drop). "
-                    "**C7 (agrees)**: no effect could be estimated (rule drop).")
-    assert rest == rules.changes(["C7"])

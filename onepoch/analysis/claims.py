@@ -15,7 +15,9 @@ from onepoch.analysis import rules
 from onepoch.analysis.claim_texts import CLAIMS  # noqa: F401  (re-exported: chapters quote claims.CLAIMS)
 from onepoch.analysis.measures import effects, paired_difference, per_run, setting_effects
 from onepoch.analysis.stats import Effect, all_of, at_most, directional, equivalence, precondition, seed_effect
-from onepoch.analysis.verdict_rows import Part, headline, record_parts, rows_table, show_rows, untestable, verdict_counts  # noqa: F401,E501
+from onepoch.analysis.verdict_rows import (  # noqa: F401
+    Part, headline, measured_text, record_parts, rows_table, show_rows, untestable, verdict_counts,
+)
 
 
 def _label(row, by) -> str:

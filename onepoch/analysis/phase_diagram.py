@@ -13,17 +13,14 @@ this module turns them and their curves into what the page shows:
   texts of the heat maps; `cells_text` names a set of its cells;
 - `size_runs` / `size_table`: the data-size axis (a growing and a fixed catalogue), its table
   (`readable_sizes`, `steps_caption`), curves (`labelled_sizes`) and sentences (`size_findings`,
-  `size_beats_text`);
-- `measured_text`: the ledger rows' headlines and how their rules changed.
+  `size_beats_text`).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from onepoch.analysis import rules
 from onepoch.analysis.multi_epoch import LATER_RULE, phase_table, readable_phase
 from onepoch.analysis.summary import pm
-from onepoch.analysis.verdict_rows import headline
 from onepoch.tables import signed
 
 RARE = "rare share (item ID)"
@@ -234,11 +231,3 @@ def size_beats_text(table: pd.DataFrame, labels) -> str:
     """'with a growing catalogue at none of the sizes; with a fixed catalogue at 15,000 impressions'."""
     return "; ".join(f"with a {label} at {sizes_text(table[(table.catalogue == label) & table.later_beats])}"
                      for label in labels)
-
-
-# -- the ledger rows --------------------------------------------------------------------
-
-def measured_text(rows, changed) -> str:
-    """Markdown: '**Measured.** ' and each ledger row's headline, then how the rules of the claims
-    `changed` differ from the book's first version."""
-    return "**Measured.** " + " ".join(headline(r) for r in rows) + "\n\n" + rules.changes(changed)

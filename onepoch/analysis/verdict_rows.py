@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from onepoch.analysis import ledger
 from onepoch.analysis.claim_texts import CLAIMS
-from onepoch.analysis.rules import PRECONDITIONS, RULES
+from onepoch.analysis.rules import PRECONDITIONS, RULES, changes
 from onepoch.analysis.stats import Effect, Verdict, all_of, pooled
 from onepoch.tables import count, number
 
@@ -82,6 +82,14 @@ def headline(row: dict) -> str:
     interval = f" [{number(low)}, {number(high)}]" if low is not None and high is not None else " [no interval]"
     return (f"**{row['claim']} ({row['verdict']})**: {row.get('effect_of') or 'effect'}: {number(row['effect'])}"
             f"{interval} ({count(row['n_seeds'], 'seeds')}; rule {row['rule']}).")
+
+
+def measured_text(rows, changed, finding: str = "") -> str:
+    """A chapter's computed summary paragraph, Markdown: '**Measured.** ', each ledger row's headline,
+    an optional sentence of the chapter's own (`finding`), then how the rules of the claims `changed`
+    differ from the book's first version."""
+    return "**Measured.** " + " ".join([headline(r) for r in rows] + ([finding] if finding else [])) \
+        + "\n\n" + changes(changed)
 
 
 def rows_table(rows):
