@@ -5,6 +5,9 @@
     .venv/bin/python benchmarks/book.py --mode full --measured-build _build --cache CACHE
         # no build: reads a finished build's execution records and its run cache (a full book
         # trained in pieces, e.g. over several sittings) and measures only the floor
+    .venv/bin/python benchmarks/book.py --mode full --measured-build _build --cache CACHE --sittings LOG
+        # a cold build run by cold_build.py, in one sitting or several: its time is measured
+        # (the sittings added up), not estimated
 
 On a copy of the book (config, toc, chapters) in a temporary folder, with an
 EMPTY run cache (the data cache is shared: building the samples is not
@@ -107,9 +110,13 @@ def main(argv=None):
     ap.add_argument("--measured-build", type=Path, default=None,
                     help="a finished build's folder (e.g. _build): report it instead of building (needs --cache)")
     ap.add_argument("--cache", type=Path, default=None, help="the run cache that build used (ONEPOCH_CACHE)")
+    ap.add_argument("--sittings", type=Path, default=None,
+                    help="with --measured-build: the log of the cold build (cold_build.py) that made it")
     args = ap.parse_args(argv)
     if args.measured_build is not None:
-        return report_build(args)
+        return report_build(args) if args.sittings is None else report_sittings(args)
+    if args.sittings is not None:
+        raise SystemExit("--sittings needs --measured-build (the build folder) and --cache")
     from onepoch import book
     from onepoch.cli import parse_param
     from onepoch.data.dataset import cache_dir
@@ -233,6 +240,50 @@ def report_build(args) -> None:
           f"{len(runs)} runs' training {run_core_s:.0f} core-s / {cores} cores; the floor needs {floor_core_s:.0f} "
           f"core-s for their {samples / 1e6:.1f}M samples -> build / floor = {result['ratio_to_floor']:.2f} "
           f"(target <= {TARGET_FLOOR_RATIO})\nwrote {path}")
+
+
+def report_sittings(args) -> None:
+    """A cold build run by `cold_build.py` (perhaps over several sittings), measured: its time is the
+    sittings' seconds added up, checked to be one finished build of one commit from an empty cache
+    (`sittings.check_cold`); each chapter's time is its execution record's (a chapter cut short and
+    executed again shows its last execution). The floor is measured now, as in `report_build`."""
+    import sittings as log
+
+    if args.cache is None:
+        raise SystemExit("--sittings needs --cache: the run cache the cold build filled")
+    recs = records(args.measured_build if args.mode == "full" else args.measured_build / "quick")
+    if not recs:
+        raise SystemExit(f"no execution records (*.run.json) under {args.measured_build}")
+    sittings = log.read(args.sittings)
+    mtimes = [p.stat().st_mtime for p in (args.cache / "runs").glob("*/*") if p.is_file()]
+    try:
+        cold = log.check_cold(sittings, mtimes)
+    except log.SittingsError as e:
+        raise SystemExit(f"{args.sittings}: {e}") from None
+    cores = int(os.environ.get("ONEPOCH_JOBS", os.cpu_count() or 1))
+    runs = cached_runs(args.cache)
+    load = [load_avg()]
+    rate = {bs: median([r[bs] for r in (floor_rates(), floor_rates())]) for bs in (128, 1024)}
+    load.append(load_avg())
+    samples = sum(r["samples"] for r in runs.values())
+    floor_core_s = sum(r["samples"] / rate_at(rate, r["batch_size"]) for r in runs.values())
+    result = {
+        "mode": args.mode, "estimated": False, "measured_build": str(args.measured_build), "cores": cores,
+        "built_commit": sittings[0]["commit"],
+        "sittings": [{k: s.get(k) for k in ("start_utc", "end_utc", "seconds", "rc", "cut_short", "load_start",
+                                             "load_end")} for s in sittings],
+        "targets": {"floor_ratio": TARGET_FLOOR_RATIO, "seconds": TARGET_SECONDS[args.mode],
+                    "prose_rebuild_seconds": TARGET_PROSE_SECONDS},
+        "cold_build_s": cold, "runs_trained": len(runs), "training_samples": samples,
+        "runs_seconds_sum": sum(r["seconds"] for r in runs.values()), "floor_samples_per_s": rate,
+        "floor_core_s": floor_core_s, "floor_wall_s": floor_core_s / cores, "ratio_to_floor": cold / (floor_core_s / cores),
+        "chapters_cold": {n: r.get("seconds") for n, r in recs.items()},
+        "load_average": [s["load_start"] for s in sittings] + [s["load_end"] for s in sittings] + load,
+    }
+    path = write_result(f"book_{args.mode}", result)
+    print(f"[{args.mode}] cold build {cold:.0f} s in {len(sittings)} sitting(s), measured: {len(runs)} runs, "
+          f"{samples / 1e6:.1f}M training samples; the floor needs {floor_core_s:.0f} core-s -> build / floor = "
+          f"{result['ratio_to_floor']:.2f} (target <= {TARGET_FLOOR_RATIO})\nwrote {path}")
 
 
 if __name__ == "__main__":

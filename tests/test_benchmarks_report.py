@@ -113,3 +113,40 @@ def test_precision_sentence_reads_the_verdict_and_cost_from_the_result():
     text = report.precision_sentence(result)
     assert "beyond the tolerance 0.0001" in text and "4.0x fp32's time" in text and "2.0e-03" in text
     assert "within the tolerance" in report.precision_sentence({**result, "within_tolerance": True})
+
+
+def cold_full(**extra):
+    return {"cold_build_s": 9000.0, "ratio_to_floor": 1.9, "runs_seconds_sum": 17000.0, "floor_core_s": 9500.0,
+            "floor_wall_s": 4750.0, "runs_trained": 900, "training_samples": 3.3e8, "load_average": [[1.0, 1.0, 1.0]],
+            "targets": {"seconds": 3 * 3600, "floor_ratio": 1.5, "prose_rebuild_seconds": 30}, **extra}
+
+
+def test_a_cold_build_measured_over_sittings_says_so_and_has_no_rebuild_rows():
+    sittings = [{"seconds": 5000, "cut_short": True}, {"seconds": 4000, "cut_short": False}]
+    full = cold_full(estimated=False, sittings=sittings, built_commit="abc1234")
+    rows = report.book_rows(full)
+    assert rows.measure.iloc[0] == ("cold build from an empty cache (commit abc1234), measured: 2 sittings added up, "
+                                    "1 cut short (timed to their last 30-s heartbeat)")
+    assert list(rows.status) == ["met", "MISSED"] and len(rows) == 2
+    table = report.targets_table(None, None, full, None, None).set_index("target")
+    assert table.loc["book (full) within 180 min", "measured"] == "150.0 min (2 sittings)"
+    one = report.book_rows(cold_full(estimated=False, sittings=sittings[1:], built_commit="abc1234"))
+    assert one.measure.iloc[0].endswith("measured: one sitting")
+
+
+def test_a_build_measured_by_book_py_lists_its_rebuilds():
+    full = cold_full(noop_build_s=5.0, noop_executed=[], prose_build_s=12.0, prose_executed=["one_epoch"],
+                     prose_runs_trained=0, param_change={"chapter": "one_epoch", "param": "lr=0.002", "seconds": 60.0,
+                                                         "runs_trained": 10})
+    rows = report.book_rows(full)
+    assert rows.measure.iloc[0] == "cold build (every run trained)"
+    assert rows.set_index("measure").loc["rebuild after a prose-only change", "status"] == "met"
+    assert len(rows) == 5
+
+
+def test_chapter_times_put_each_mode_in_a_column():
+    times = report.chapter_times({"quick": {"chapters_cold": {"intro": 12.4, "ledger": 0}},
+                                  "full": {"chapters_cold": {"intro": 300.0}}, "other": None})
+    assert times.to_dict("records") == [{"chapter": "intro", "quick (s)": "12", "full (s)": "300"},
+                                        {"chapter": "ledger", "quick (s)": "", "full (s)": ""}]
+    assert list(report.chapter_times({"quick": None}).columns) == ["chapter"]
